@@ -1,0 +1,1 @@
+"""Catalyst: short-lived test environments on Kubernetes with push-based status."""

@@ -1,0 +1,43 @@
+"""What the routers need, injected through ``app.state.services`` (no module globals).
+
+The composition root (`catalyst.app`) builds one `ApiServices` and hands it to
+`catalyst.api.app.create_app`; tests build their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import Depends, Request
+
+if TYPE_CHECKING:
+    from catalyst.service.charts import ChartService
+    from catalyst.service.environments import EnvironmentService
+    from catalyst.service.logs import LogService
+    from catalyst.service.tokens import TokenService
+
+ReadinessCheck = Callable[[], Awaitable[None]]
+"""Raises (any exception) when a dependency of the service is not usable."""
+
+
+@dataclass
+class ApiServices:
+    """The use cases the HTTP layer calls."""
+
+    tokens: TokenService
+    environments: EnvironmentService
+    charts: ChartService
+    logs: LogService
+    readiness_checks: dict[str, ReadinessCheck] = field(default_factory=dict)
+    """Named checks run by ``/readyz`` (e.g. ``database``, ``cluster``)."""
+    sse_heartbeat_seconds: float = 15.0
+
+
+def get_services(request: Request) -> ApiServices:
+    services: ApiServices = request.app.state.services
+    return services
+
+
+Services = Annotated[ApiServices, Depends(get_services)]

@@ -1,0 +1,87 @@
+"""``/api/environments``: create, list, read (optionally live), delete, rebuild.
+
+The list never contacts the cluster (``latestStatus`` is accepted there and ignored).
+Environments of other tokens answer 404 to non-admin callers, exactly like unknown ids, so
+ids of other users' environments cannot be probed.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse, Response
+
+from catalyst.api.auth import CurrentCaller
+from catalyst.api.dependencies import Services
+from catalyst.api.presenters import environment_out, resource_out
+from catalyst.api.schemas import EnvironmentCreate, EnvironmentOut, EnvironmentRefresh
+
+router = APIRouter(prefix="/environments", tags=["environments"])
+
+_ONE = {"model": EnvironmentOut}
+
+
+@router.post("", status_code=201, responses={201: _ONE}, summary="Create an environment")
+async def create_environment(
+    body: EnvironmentCreate, caller: CurrentCaller, services: Services
+) -> JSONResponse:
+    """Store the environment as ``starting`` and deploy it in the background."""
+    record = await services.environments.create(
+        caller=caller, name=body.name, chart_name=body.chartName, values=body.values
+    )
+    return JSONResponse(environment_out(record), status_code=201)
+
+
+@router.get("", responses={200: {"model": list[EnvironmentOut]}}, summary="List environments")
+async def list_environments(
+    caller: CurrentCaller,
+    services: Services,
+    latest_status: bool = Query(False, alias="latestStatus", description="Accepted and ignored."),
+) -> Response:
+    """Every live environment visible to the caller, from the database only (served from
+    a cache of rendered items that only re-reads changed rows)."""
+    body = await services.environments.list_json(caller=caller, render=environment_out)
+    return Response(body, media_type="application/json")
+
+
+@router.get("/{env_id}", responses={200: _ONE}, summary="Read one environment")
+async def get_environment(
+    env_id: int,
+    caller: CurrentCaller,
+    services: Services,
+    latest_status: bool = Query(
+        False,
+        alias="latestStatus",
+        description="Read the environment's objects from the cluster now (0/1/true/false).",
+    ),
+) -> JSONResponse:
+    """One environment; with ``latestStatus`` its status is recomputed from the cluster."""
+    if not latest_status:
+        record = await services.environments.get(env_id, caller=caller)
+        freshness = await services.environments.freshness()
+        return JSONResponse(
+            environment_out(record, stale=freshness.stale, observed_at=freshness.observed_at)
+        )
+    observed = await services.environments.get_latest(env_id, caller=caller)
+    return JSONResponse(
+        environment_out(observed.record, resources=[resource_out(r) for r in observed.resources])
+    )
+
+
+@router.delete("/{env_id}", status_code=202, responses={202: _ONE}, summary="Delete")
+async def delete_environment(
+    env_id: int, caller: CurrentCaller, services: Services
+) -> JSONResponse:
+    """Mark the environment ``deleting`` and delete it in the background (idempotent)."""
+    record = await services.environments.delete(env_id, caller=caller)
+    return JSONResponse(environment_out(record), status_code=202)
+
+
+@router.post("/{env_id}/refresh", status_code=202, responses={202: _ONE}, summary="Rebuild")
+async def refresh_environment(
+    env_id: int, body: EnvironmentRefresh, caller: CurrentCaller, services: Services
+) -> JSONResponse:
+    """Re-render with new values, re-apply, and prune what the new render dropped."""
+    record = await services.environments.rebuild(
+        env_id, caller=caller, name=body.name, chart_name=body.chartName, values=body.values
+    )
+    return JSONResponse(environment_out(record), status_code=202)

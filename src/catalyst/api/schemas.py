@@ -1,0 +1,121 @@
+"""Request and response bodies of the HTTP API (api-contract.md), in camelCase.
+
+Request guarantees: ``name`` is a DNS-1123 label of at most 53 characters (Helm's
+release-name limit); ``values`` must be a JSON object, except that PHP's empty array ``[]``
+is accepted as ``{}``; everything inside ``values`` is passed through untouched (strings
+like ``"true"`` stay strings). Unknown top-level keys are ignored.
+
+Responses never carry secrets: `EnvironmentOut.from_record` redacts ``values``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
+from pydantic_core import PydanticCustomError
+
+from catalyst.service.time import rfc3339
+
+MAX_NAME_LENGTH = 53
+_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+Timestamp = Annotated[datetime, PlainSerializer(rfc3339, return_type=str)]
+
+
+def _check_name(value: str) -> str:
+    if len(value) > MAX_NAME_LENGTH or not _DNS1123_LABEL.match(value):
+        raise PydanticCustomError(
+            "dns1123_label",
+            "must be a DNS-1123 label of at most 53 characters "
+            "(lowercase letters, digits and '-', starting and ending with a letter or digit)",
+        )
+    return value
+
+
+def _check_values(value: Any) -> Any:
+    # PHP's json_encode turns an empty array into [] whether it meant a list or a map.
+    if value == []:
+        return {}
+    if not isinstance(value, dict):
+        raise PydanticCustomError("values_object", "must be an object")
+    return value
+
+
+class EnvironmentCreate(BaseModel):
+    """Body of ``POST /api/environments``."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: str = Field(description="DNS-1123 label, at most 53 characters.")
+    chartName: str = Field(min_length=1, description="A chart from GET /api/charts.")
+    values: dict[str, Any] = Field(
+        default_factory=dict, description="Chart values handed to Helm ([] means {})."
+    )
+
+    _name = field_validator("name")(_check_name)
+    _values = field_validator("values", mode="before")(_check_values)
+
+
+class EnvironmentRefresh(BaseModel):
+    """Body of ``POST /api/environments/{id}/refresh``: name and chartName may be omitted,
+    but when present must match the environment."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: str | None = None
+    chartName: str | None = None
+    values: dict[str, Any] = Field(default_factory=dict)
+
+    _values = field_validator("values", mode="before")(_check_values)
+
+
+class ResourceOut(BaseModel):
+    """One object of an environment with its own status (``latestStatus`` only)."""
+
+    apiVersion: str
+    kind: str
+    name: str
+    status: str
+    reason: str = ""
+    message: str = ""
+
+
+class EnvironmentOut(BaseModel):
+    """The environment object every environment endpoint answers with."""
+
+    id: int
+    name: str
+    chartName: str
+    status: str
+    statusReason: str
+    statusMessage: str
+    statusObservedAt: Timestamp | None
+    stale: bool
+    failureKind: str | None
+    expiresAt: Timestamp | None
+    createdAt: Timestamp
+    updatedAt: Timestamp
+    values: dict[str, Any]
+    resources: list[ResourceOut] | None = Field(
+        default=None, description="Only with latestStatus: each object's own status."
+    )
+
+
+class ChartSummary(BaseModel):
+    """One entry of ``GET /api/charts``."""
+
+    name: str
+    version: str
+    description: str
+
+
+class ChartDetail(BaseModel):
+    """``GET /api/charts/{name}``: the chart's default values."""
+
+    name: str
+    version: str
+    defaultValues: dict[str, Any]

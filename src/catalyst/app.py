@@ -1,0 +1,314 @@
+"""The composition root: builds every part of Catalyst from `Settings` and runs it.
+
+`Catalyst.start` brings the parts up in dependency order and `Catalyst.stop` takes them
+down in reverse (an `AsyncExitStack` records what actually started, so a failure half-way
+through start still stops what was started):
+
+1. the data directory, then the database (migrated to head on connect);
+2. the cluster: with no kubeconfig and not in-cluster, an embedded kubesim (rules: the
+   embedded rules unless KUBESIM_RULES says otherwise) whose kubeconfig is written to
+   DATA_DIR; then the `ClusterClient`;
+3. charts (catalogue + Helm renderer), the deployer, the use cases;
+4. the `OperationRunner`, which resumes every pending operation;
+5. the leader election: a background task competes for the Lease and, while this replica
+   holds it, runs the watcher, the reaper and the heartbeat (`LeaderDuties`); on stop the
+   Lease is released so another replica takes over at once;
+6. the FastAPI app (``self.app``), ready for a server.
+
+`serve` runs that inside one asyncio loop with uvicorn as a programmatic server, handling
+SIGINT/SIGTERM itself so shutdown always runs `Catalyst.stop` (uvicorn's own handlers
+would re-raise the signal after the server stops and skip it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import socket
+from collections.abc import Callable, Generator
+from contextlib import AsyncExitStack, contextmanager
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI
+from sse_starlette.sse import AppStatus
+
+from catalyst.api.app import create_app
+from catalyst.api.dependencies import ApiServices
+from catalyst.charts import ChartCatalogue, HelmRenderer, bundled_charts_dir
+from catalyst.cluster import ClusterClient, Deployer, EnvironmentReader, LogFollower
+from catalyst.cluster.leader_election import LeaderElector
+from catalyst.config import Settings
+from catalyst.embedded import KUBESIM_RULES
+from catalyst.service.charts import ChartService
+from catalyst.service.environments import EnvironmentService
+from catalyst.service.listing import heartbeat_freshness
+from catalyst.service.logs import LogService
+from catalyst.service.operations import EnvironmentOperations
+from catalyst.service.runner import OperationRunner
+from catalyst.service.status import StatusService
+from catalyst.service.tokens import TokenService
+from catalyst.store.database import Database, redact_url
+from catalyst.store.environments import EnvironmentRepository
+from catalyst.store.heartbeat import HeartbeatRepository
+from catalyst.store.tokens import TokenRepository
+from catalyst.watcher.leader_duties import LeaderDuties
+from kubesim.server import KubeSim
+
+logger = logging.getLogger(__name__)
+
+_SHUTDOWN_GRACE = 5
+
+
+class Catalyst:
+    """One Catalyst process: its parts, started and stopped in order."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._stack = AsyncExitStack()
+        self.database: Database | None = None
+        self.kubesim: KubeSim | None = None
+        self.kubeconfig: Path | None = None
+        self.cluster: ClusterClient | None = None
+        self.runner: OperationRunner | None = None
+        self.services: ApiServices | None = None
+        self.elector: LeaderElector | None = None
+        self.duties: LeaderDuties | None = None
+        self._app: FastAPI | None = None
+
+    @property
+    def app(self) -> FastAPI:
+        if self._app is None:
+            raise RuntimeError("Catalyst is not started")
+        return self._app
+
+    async def start(self) -> None:
+        try:
+            await self._start()
+        except BaseException:
+            await self._stack.aclose()
+            raise
+
+    async def stop(self) -> None:
+        """Stop every started part, in reverse order. Safe to call twice."""
+        await self._stack.aclose()
+        logger.info("catalyst stopped")
+
+    async def _start(self) -> None:
+        settings = self.settings
+        await asyncio.to_thread(settings.data_dir.mkdir, parents=True, exist_ok=True)
+
+        database = Database(settings.resolved_database_url())
+        await database.connect()
+        self._stack.push_async_callback(database.close)
+        self.database = database
+
+        cluster = await self._connect_cluster()
+        self.cluster = cluster
+
+        environments = EnvironmentRepository(database)
+        tokens = TokenService(TokenRepository(database))
+        charts_dir = Path(settings.charts_dir) if settings.charts_dir else bundled_charts_dir()
+        charts = ChartService(ChartCatalogue(charts_dir))
+        thresholds = settings.status_thresholds()
+        operations = EnvironmentOperations(
+            environments=environments,
+            charts=charts,
+            renderer=HelmRenderer(max_concurrent_renders=settings.max_concurrent_operations),
+            deployer=Deployer(cluster),
+            thresholds=thresholds,
+            delete_timeout=settings.delete_timeout,
+        )
+        runner = OperationRunner(operations, max_concurrency=settings.max_concurrent_operations)
+        status = StatusService(
+            environments=environments, reader=EnvironmentReader(cluster), thresholds=thresholds
+        )
+        heartbeats = HeartbeatRepository(database)
+        environment_service = EnvironmentService(
+            environments=environments,
+            charts=charts,
+            runner=runner,
+            status=status,
+            freshness=heartbeat_freshness(
+                heartbeats, stale_after_seconds=settings.status_stale_timeout
+            ),
+        )
+        logs = LogService(
+            environment_service, LogFollower(cluster), wait_timeout=settings.log_wait_timeout
+        )
+
+        async def database_ready() -> None:
+            async with database.read() as connection:
+                await connection.exec_driver_sql("SELECT 1")
+
+        async def cluster_ready() -> None:
+            await cluster.request("GET", "/version")
+
+        self.services = ApiServices(
+            tokens=tokens,
+            environments=environment_service,
+            charts=charts,
+            logs=logs,
+            readiness_checks={"database": database_ready, "cluster": cluster_ready},
+            sse_heartbeat_seconds=settings.sse_heartbeat_seconds,
+        )
+        await runner.start()
+        self._stack.push_async_callback(runner.stop)
+        self.runner = runner
+        await self._start_leader_election(
+            cluster,
+            LeaderDuties(
+                client=cluster,
+                environments=environments,
+                environment_service=environment_service,
+                status=status,
+                heartbeats=heartbeats,
+                thresholds=thresholds,
+                identity=settings.instance_id or "",
+                settings=settings.watcher_settings(),
+            ),
+        )
+        self._app = create_app(self.services, max_body_bytes=settings.max_body_bytes)
+        logger.info(
+            "catalyst started: database %s, cluster %s, charts %s",
+            redact_url(settings.resolved_database_url()),
+            cluster.host,
+            charts_dir,
+        )
+
+    async def _start_leader_election(self, cluster: ClusterClient, duties: LeaderDuties) -> None:
+        settings = self.settings
+        elector = LeaderElector(
+            cluster,
+            namespace=settings.lease_namespace,
+            name=settings.lease_name,
+            identity=settings.instance_id or None,
+            lease_duration=settings.lease_duration,
+            renew_deadline=settings.lease_renew_deadline,
+            retry_period=settings.lease_retry_period,
+        )
+        duties.identity = elector.identity
+        task = asyncio.create_task(elector.run(duties.run), name="leader election")
+
+        async def stop_election() -> None:
+            # Cancelling run() stops the duties first, then releases the Lease.
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+            except Exception:
+                logger.exception("leader election ended with an error")
+
+        def report(done: asyncio.Task[None]) -> None:
+            if not done.cancelled() and done.exception() is not None:
+                logger.error("leader election stopped: %r", done.exception())
+
+        task.add_done_callback(report)
+        self._stack.push_async_callback(stop_election)
+        self.elector = elector
+        self.duties = duties
+        logger.info(
+            "competing for Lease %s/%s as %s",
+            settings.lease_namespace,
+            settings.lease_name,
+            elector.identity,
+        )
+
+    async def _connect_cluster(self) -> ClusterClient:
+        settings = self.settings
+        if settings.in_cluster:
+            client = await ClusterClient.in_cluster(
+                qps=settings.kube_qps, burst=settings.kube_burst
+            )
+        else:
+            if settings.uses_embedded_cluster():
+                kubeconfig = settings.embedded_kubeconfig_path()
+                rules = Path(settings.kubesim_rules) if settings.kubesim_rules else KUBESIM_RULES
+                kubesim = KubeSim(
+                    host="127.0.0.1",
+                    port=settings.kubesim_port,
+                    kubeconfig=kubeconfig,
+                    rules=rules,
+                )
+                await kubesim.start()
+                self._stack.push_async_callback(kubesim.stop)
+                self.kubesim = kubesim
+                logger.info("embedded kubesim at %s, kubeconfig %s", kubesim.url, kubeconfig)
+            else:
+                kubeconfig = Path(settings.kubeconfig)
+            self.kubeconfig = kubeconfig
+            client = await ClusterClient.from_kubeconfig(
+                kubeconfig,
+                settings.kube_context or None,
+                qps=settings.kube_qps,
+                burst=settings.kube_burst,
+            )
+        self._stack.push_async_callback(client.close)
+        return client
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server without its own signal handling (we handle signals in `serve`)."""
+
+    @contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket (port 0: a free port), so the URL is known before serving."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted connections only when the
+    # listening socket says TCP, and without it Nagle's algorithm plus the client's delayed
+    # ACK adds ~40 ms to every keep-alive request.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+async def serve(
+    settings: Settings, *, announce: Callable[[Catalyst, str], None] | None = None
+) -> None:
+    """Run Catalyst until SIGINT/SIGTERM, then shut down cleanly."""
+    catalyst = Catalyst(settings)
+    await catalyst.start()
+    sock = bind_socket(settings.host, settings.port)
+    try:
+        host, port = sock.getsockname()[:2]
+        url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+        config = uvicorn.Config(
+            catalyst.app,
+            log_config=None,
+            lifespan="off",
+            timeout_graceful_shutdown=_SHUTDOWN_GRACE,
+            access_log=False,
+        )
+        server = _Server(config)
+        loop = asyncio.get_running_loop()
+
+        def request_exit(signum: int) -> None:
+            logger.info("received %s; shutting down", signal.Signals(signum).name)
+            if server.should_exit:
+                server.force_exit = True
+            server.should_exit = True
+            # Open SSE streams end now instead of holding the shutdown for the grace
+            # period (sse-starlette cannot see our signal handler; one server per process).
+            AppStatus.should_exit = True
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, request_exit, signum)
+        try:
+            if announce is not None:
+                announce(catalyst, url)
+            await server.serve(sockets=[sock])
+        finally:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signum)
+    finally:
+        sock.close()
+        await catalyst.stop()

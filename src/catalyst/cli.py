@@ -1,0 +1,120 @@
+"""The ``catalyst`` command: ``serve``, ``token create NAME [--admin]``, ``migrate``.
+
+Settings come from ``CATALYST_*`` environment variables (see `catalyst.config.Settings`);
+``serve --host/--port`` override the two listening settings.
+
+- ``catalyst serve``: runs the service. With no kubeconfig configured it starts the
+  embedded default: a SQLite file and a kubesim under CATALYST_DATA_DIR (the kubeconfig is
+  written there, so kubectl can look at the environments too) and the bundled charts. It
+  prints the API URL and where the kubeconfig is, and stops cleanly on SIGINT/SIGTERM.
+- ``catalyst token create NAME [--admin]``: creates an API token; the token is printed
+  once, alone on the last line of the output (scripts take ``tail -n 1``). The API needs a
+  token: on a fresh installation create one with this command first.
+- ``catalyst migrate``: applies the database migrations and exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from catalyst.app import Catalyst, serve
+from catalyst.config import Settings
+from catalyst.service.tokens import TokenService
+from catalyst.store.database import Database, redact_url
+from catalyst.store.errors import TokenNameTaken
+from catalyst.store.tokens import TokenRepository
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="catalyst", description="Short-lived test environments on Kubernetes."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve_cmd = commands.add_parser("serve", help="run the HTTP API and background workers")
+    serve_cmd.add_argument("--host", help="listen address (CATALYST_HOST, default 127.0.0.1)")
+    serve_cmd.add_argument("--port", type=int, help="listen port (CATALYST_PORT, default 8000)")
+
+    token_cmd = commands.add_parser("token", help="manage API tokens")
+    token_commands = token_cmd.add_subparsers(dest="token_command", required=True)
+    create = token_commands.add_parser("create", help="create a token and print it once")
+    create.add_argument("name", help="a unique name for the token (who uses it)")
+    create.add_argument("--admin", action="store_true", help="may see every environment")
+
+    commands.add_parser("migrate", help="apply database migrations and exit")
+    return parser
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _announce(catalyst: Catalyst, url: str) -> None:
+    print(f"Catalyst API: {url}/api (docs: {url}/api/docs)", flush=True)
+    if catalyst.kubesim is not None:
+        print(f"Embedded kubesim: {catalyst.kubesim.url}", flush=True)
+    if catalyst.kubeconfig is not None:
+        print(f"Kubeconfig: {catalyst.kubeconfig}", flush=True)
+    print(
+        "Create an API token with: catalyst token create NAME --admin (same CATALYST_* settings)",
+        flush=True,
+    )
+
+
+async def _create_token(settings: Settings, name: str, admin: bool) -> int:
+    await asyncio.to_thread(settings.data_dir.mkdir, parents=True, exist_ok=True)
+    database = Database(settings.resolved_database_url())
+    try:
+        await database.connect()
+        try:
+            issued = await TokenService(TokenRepository(database)).create(name, admin=admin)
+        except TokenNameTaken:
+            print(f"error: a token named {name!r} already exists", file=sys.stderr)
+            return 1
+    finally:
+        await database.close()
+    kind = "admin token" if issued.admin else "token"
+    print(f"Created {kind} {issued.name!r} (id {issued.id}). It is shown only once:")
+    print(issued.token, flush=True)
+    return 0
+
+
+async def _migrate(settings: Settings) -> int:
+    await asyncio.to_thread(settings.data_dir.mkdir, parents=True, exist_ok=True)
+    database = Database(settings.resolved_database_url())
+    try:
+        await database.connect()
+    finally:
+        await database.close()
+    print(f"Database {redact_url(settings.resolved_database_url())} is at the latest schema.")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    overrides: dict[str, object] = {}
+    if args.command == "serve":
+        if args.host is not None:
+            overrides["host"] = args.host
+        if args.port is not None:
+            overrides["port"] = args.port
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    _configure_logging(settings.log_level)
+    if args.command == "serve":
+        asyncio.run(serve(settings, announce=_announce))
+        return 0
+    if args.command == "token":
+        return asyncio.run(_create_token(settings, args.name, args.admin))
+    return asyncio.run(_migrate(settings))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,263 @@
+"""Following the log of one container of an environment (the SSE log stream's cluster half).
+
+:meth:`LogFollower.follow` yields :class:`LogLine` objects for the container named
+``container`` in some pod of the environment:
+
+1. **Wait** (at most ``wait_timeout`` seconds) until a pod labelled with the environment id
+   has that container (regular or init) *and* the container has started (running or
+   terminated): list the namespace's pods with the environment label, then watch from the
+   list's resourceVersion until a pod qualifies. A watch the server ends, or a 410 Gone,
+   means list again. When time runs out, :class:`LogWaitTimeout` says what was last seen
+   (no such pod, or the container still waiting and why, e.g. ``ImagePullBackOff``).
+2. **Follow** ``pods/<name>/log?container=…&follow=true&timestamps=true`` and yield one
+   :class:`LogLine` per line, with the kubelet's RFC 3339 timestamp parsed (nanoseconds are
+   truncated to microseconds; a line without a timestamp gets the time it was read).
+3. **End** when the server ends the stream, which it does when the container terminates.
+
+Awkward cases, by design:
+
+- Several candidate pods (a Job that retried): a pod whose container is *running* wins over
+  one whose container already terminated; among equals the newest pod wins. Once following
+  one pod the stream ends with that container's termination, even if the Job then starts a
+  replacement pod; the client sees the end and polls the environment's status.
+- A 400 from the log endpoint right after the container was seen starting (the kubelet has
+  not caught up) is retried until the wait deadline.
+- Only the wait is bounded; the follow itself lasts as long as the container runs. Cancel
+  the consuming task to stop early (the HTTP response is released on cancellation).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+import orjson
+
+from catalyst.cluster.client import ClusterClient
+from catalyst.cluster.discovery import ResourceInfo, collection_path, object_path
+from catalyst.cluster.errors import ClusterError
+from catalyst.cluster.labels import environment_selector
+
+logger = logging.getLogger(__name__)
+
+_PODS = ResourceInfo(plural="pods", namespaced=True, group="", version="v1", kind="Pod")
+
+# One watch request never outlives this; the loop re-lists and re-watches until the deadline.
+_WATCH_SECONDS = 60
+
+_TIMESTAMP = re.compile(
+    r"^(?P<base>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(?P<frac>\d+))?(?P<tz>Z|[+-]\d{2}:\d{2})$"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    timestamp: datetime
+    line: str
+
+
+class LogStreamError(Exception):
+    """The container's log cannot be followed."""
+
+
+class LogWaitTimeout(LogStreamError):
+    """No pod with the started container appeared within the wait timeout."""
+
+
+def parse_timestamp(text: str) -> datetime | None:
+    """An RFC 3339 (nano) timestamp as an aware UTC datetime, or None if it is not one."""
+    match = _TIMESTAMP.match(text)
+    if match is None:
+        return None
+    frac = (match["frac"] or "")[:6].ljust(6, "0")
+    tz = "+00:00" if match["tz"] == "Z" else match["tz"]
+    try:
+        return datetime.fromisoformat(f"{match['base']}.{frac}{tz}").astimezone(UTC)
+    except ValueError:
+        return None
+
+
+def parse_log_line(raw: bytes, *, now: datetime | None = None) -> LogLine:
+    """Split a kubelet ``timestamps=true`` line into its timestamp and text."""
+    text = raw.decode("utf-8", errors="replace").rstrip("\n").removesuffix("\r")
+    head, sep, rest = text.partition(" ")
+    timestamp = parse_timestamp(head)
+    if timestamp is None:
+        return LogLine(now or datetime.now(UTC), text)
+    return LogLine(timestamp, rest if sep else "")
+
+
+def _container_state(pod: dict[str, Any], container: str) -> dict[str, Any] | None:
+    """The container's ``state`` if the pod has such a container (``{}`` before any status)."""
+    spec = pod.get("spec") or {}
+    declared = [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
+    if not any(isinstance(c, dict) and c.get("name") == container for c in declared):
+        return None
+    status = pod.get("status") or {}
+    for entry in [
+        *(status.get("initContainerStatuses") or []),
+        *(status.get("containerStatuses") or []),
+    ]:
+        if isinstance(entry, dict) and entry.get("name") == container:
+            state = entry.get("state")
+            return state if isinstance(state, dict) else {}
+    return {}
+
+
+def _started(state: dict[str, Any]) -> bool:
+    return "running" in state or "terminated" in state
+
+
+def _waiting_reason(state: dict[str, Any]) -> str:
+    waiting = state.get("waiting")
+    if isinstance(waiting, dict) and waiting.get("reason"):
+        return str(waiting["reason"])
+    return "not started"
+
+
+def pick_pod(pods: list[dict[str, Any]], container: str) -> dict[str, Any] | None:
+    """The pod to follow: has the container started; running beats terminated; newest wins."""
+    candidates = []
+    for pod in pods:
+        state = _container_state(pod, container)
+        if state is not None and _started(state):
+            created = str((pod.get("metadata") or {}).get("creationTimestamp") or "")
+            candidates.append(("running" in state, created, pod))
+    if not candidates:
+        return None
+    # RFC 3339 timestamps of one server compare correctly as strings.
+    return max(candidates, key=lambda c: (c[0], c[1]))[2]
+
+
+class _Observation:
+    """The last thing seen while waiting, for a useful timeout message."""
+
+    def __init__(self, container: str) -> None:
+        self.container = container
+        self.detail = "no pod of the environment has been seen"
+
+    def saw(self, pods: list[dict[str, Any]]) -> None:
+        for pod in pods:
+            state = _container_state(pod, self.container)
+            if state is not None:
+                name = (pod.get("metadata") or {}).get("name")
+                self.detail = f"pod {name}: container {self.container} is {_waiting_reason(state)}"
+                return
+        if pods:
+            self.detail = f"no pod of the environment has a container named {self.container}"
+
+
+class LogFollower:
+    """Follows environment container logs through a :class:`ClusterClient`."""
+
+    def __init__(self, client: ClusterClient, *, retry_interval: float = 0.2) -> None:
+        self._client = client
+        self._retry_interval = retry_interval
+
+    async def follow(
+        self,
+        namespace: str,
+        environment_id: int,
+        container: str,
+        *,
+        wait_timeout: float,
+    ) -> AsyncIterator[LogLine]:
+        """Wait for the container to start, then yield its log lines until it terminates."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_timeout
+        observation = _Observation(container)
+        try:
+            async with asyncio.timeout_at(deadline):
+                pod_name = await self._wait_for_pod(namespace, environment_id, observation)
+        except TimeoutError:
+            raise LogWaitTimeout(
+                f"container {container} of environment {environment_id} did not start within "
+                f"{wait_timeout:g}s ({observation.detail})"
+            ) from None
+        async for line in self._follow_pod(namespace, pod_name, container, deadline):
+            yield line
+
+    async def _wait_for_pod(
+        self, namespace: str, environment_id: int, observation: _Observation
+    ) -> str:
+        selector = environment_selector(environment_id)
+        path = collection_path(_PODS, namespace)
+        while True:
+            listed = await self._client.request("GET", path, query={"labelSelector": selector})
+            pods = listed.get("items") or []
+            observation.saw(pods)
+            pod = pick_pod(pods, observation.container)
+            if pod is not None:
+                return str(pod["metadata"]["name"])
+            rv = str((listed.get("metadata") or {}).get("resourceVersion") or "")
+            name = await self._watch_for_pod(path, selector, rv, observation)
+            if name is not None:
+                return name
+
+    async def _watch_for_pod(
+        self, path: str, selector: str, rv: str, observation: _Observation
+    ) -> str | None:
+        """Watch until a pod qualifies (its name) or the watch ends (None: list again)."""
+        query: dict[str, str | int | bool] = {
+            "watch": True,
+            "labelSelector": selector,
+            "allowWatchBookmarks": True,
+            "timeoutSeconds": _WATCH_SECONDS,
+        }
+        if rv:
+            query["resourceVersion"] = rv
+        try:
+            async with self._client.stream("GET", path, query=query) as response:
+                async for raw in response.content:
+                    if not raw.strip():
+                        continue
+                    event = orjson.loads(raw)
+                    kind, obj = event.get("type"), event.get("object") or {}
+                    if kind == "ERROR":
+                        return None  # typically 410 Gone: list again
+                    if kind in ("ADDED", "MODIFIED"):
+                        observation.saw([obj])
+                        if pick_pod([obj], observation.container) is not None:
+                            return str(obj["metadata"]["name"])
+        except ClusterError as exc:
+            if exc.status != 410:
+                raise
+        except aiohttp.ClientPayloadError as exc:
+            # The server cut the watch mid-event; listing again recovers cleanly.
+            logger.debug("pod watch in %s ended abruptly: %s", path, exc)
+        return None
+
+    async def _follow_pod(
+        self, namespace: str, pod: str, container: str, deadline: float
+    ) -> AsyncIterator[LogLine]:
+        path = object_path(_PODS, namespace, pod, "log")
+        query: dict[str, str | int | bool] = {
+            "container": container,
+            "follow": True,
+            "timestamps": True,
+        }
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                async with self._client.stream("GET", path, query=query) as response:
+                    async for raw in response.content:
+                        yield parse_log_line(raw)
+                return
+            except aiohttp.ClientPayloadError as exc:
+                raise LogStreamError(
+                    f"the log stream of container {container} of pod {pod} broke: {exc}"
+                ) from exc
+            except ClusterError as exc:
+                # 400 "waiting to start": the kubelet lags the status we saw; retry briefly.
+                if exc.status != 400 or loop.time() + self._retry_interval > deadline:
+                    raise LogStreamError(
+                        f"cannot follow container {container} of pod {pod}: {exc.message}"
+                    ) from exc
+                logger.debug("log of %s/%s not ready yet: %s", pod, container, exc.message)
+            await asyncio.sleep(self._retry_interval)

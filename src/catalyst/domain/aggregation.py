@@ -1,0 +1,272 @@
+"""One environment's verdict from its objects (status-spec §6.6, as amended by the decisions).
+
+`evaluate_environment(observation, memory, now=, thresholds=)` evaluates every inventory
+object with `resource_rules` and folds the results, in this order:
+
+1. Deletion requested → `deleting`; `fully_deleted` once every inventory object is NotFound
+   and the namespace is known to be gone (the caller then tombstones the record).
+2. (Stale data is not handled here: the caller does not evaluate while stale; see
+   `lifecycle.observe(stale=True)` and `EnvironmentMemory.shifted`.)
+3. Deployer error → `failed`/ApplyFailed.
+4. Any resource Failed → `failed`, reason from the first failed resource in the stable order
+   Job, StatefulSet, Deployment, others (then by apiVersion/kind/namespace/name).
+5. Context timeouts while not all Current: creating > CREATE_TIMEOUT → CreationTimeout,
+   rebuilding > REBUILD_TIMEOUT → RebuildTimeout (both measured from the start of the
+   lifecycle / revision), steady and not all Current for > NOTREADY_TIMEOUT → NotReadyTimeout.
+6. Any resource Unknown → `starting`/ResourceStatusUnknown. There is no public `unknown`
+   (decision 1); an object we cannot judge keeps the environment from `running`, and the
+   timeouts above still bound it.
+7. Rebuild barrier: the current revision's apply not confirmed → `starting`/ApplyPending.
+8. Every object Current (non-empty inventory) → `running`/AllResourcesCurrent.
+9. Otherwise `starting`, with the first non-Current resource's reason. Hysteresis: if the
+   previous status was `running` and not everything has been Current for less than BLIP,
+   the verdict stays `running` (steps 6, 7 and 9 only; `failed` is always immediate).
+
+`next_evaluation_at` is the earliest future instant at which a time threshold (a pod
+threshold, MISSING, a context timeout, the end of the BLIP window) could change the verdict
+without any new event; None when nothing is pending. The caller schedules a timer for it
+(plus its periodic resync).
+
+Memory: a new revision resets what each object's memory says about the previous revision
+(`seen`, `completed`, missing/terminating clocks) but keeps pod baselines. The context
+timeouts run from `lifecycle_started_at` when the caller knows it, else from the first
+evaluation that saw the current lifecycle and revision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from catalyst.domain.evidence import EvidenceIndex
+from catalyst.domain.memory import EnvironmentMemory, ResourceMemory
+from catalyst.domain.model import (
+    EnvironmentStatus,
+    Lifecycle,
+    ObjectRef,
+    ResourceState,
+    ResourceStatus,
+)
+from catalyst.domain.object_fields import Obj
+from catalyst.domain.pod_evidence import earliest
+from catalyst.domain.resource_rules import RuleContext, evaluate_resource
+from catalyst.domain.thresholds import StatusThresholds
+
+_KIND_PRIORITY = {"Job": 0, "StatefulSet": 1, "Deployment": 2}
+
+
+def failure_order(ref: ObjectRef) -> tuple[int, ObjectRef]:
+    """The stable order in which resources are reported (and the failure reason picked)."""
+    return (_KIND_PRIORITY.get(ref.kind, 3), ref)
+
+
+@dataclass(frozen=True, slots=True)
+class EnvironmentObservation:
+    """Everything known about one environment at one instant."""
+
+    lifecycle: Lifecycle
+    inventory: Sequence[ObjectRef]
+    """The objects Catalyst applied for the current revision (decision 7)."""
+    objects: Mapping[ObjectRef, Obj] = field(default_factory=dict)
+    """The inventory objects currently present in the cluster, by reference."""
+    pods: Sequence[Obj] = ()
+    replicasets: Sequence[Obj] = ()
+    revision: int | None = None
+    deletion_requested: bool = False
+    deployer_error: str | None = None
+    apply_confirmed: bool = True
+    """False between a rebuild request and the deployer's confirmation (rebuild barrier)."""
+    previous_status: EnvironmentStatus | None = None
+    """The stored status: BLIP hysteresis applies only when it is `running`."""
+    previous_status_since: datetime | None = None
+    """When the stored status was set: starts the not-Current clock if memory has none."""
+    namespace_exists: bool | None = None
+    """None when unknown; `fully_deleted` needs an explicit False."""
+    lifecycle_started_at: datetime | None = None
+    require_lb_address: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    status: EnvironmentStatus
+    reason: str
+    message: str
+    resources: list[ResourceStatus]
+    next_evaluation_at: datetime | None
+    fully_deleted: bool = False
+
+
+def _carry_memory(
+    memory: EnvironmentMemory, observation: EnvironmentObservation, now: datetime
+) -> EnvironmentMemory:
+    """The memory to start from: reset what belongs to an older revision or lifecycle."""
+    new_revision = observation.revision is not None and memory.revision != observation.revision
+    resources = memory.resources
+    if new_revision:
+        resources = {key: ResourceMemory(pods=r.pods) for key, r in resources.items()}
+    lifecycle_since = memory.lifecycle_since
+    if new_revision or memory.lifecycle != observation.lifecycle.value or lifecycle_since is None:
+        lifecycle_since = now
+    if observation.lifecycle_started_at is not None:
+        lifecycle_since = observation.lifecycle_started_at
+    return EnvironmentMemory(
+        revision=observation.revision if observation.revision is not None else memory.revision,
+        lifecycle=observation.lifecycle.value,
+        lifecycle_since=lifecycle_since,
+        not_current_since=memory.not_current_since,
+        resources=resources,
+    )
+
+
+def _not_current_fallback(observation: EnvironmentObservation, now: datetime) -> datetime:
+    """Start of the not-Current clock when memory has none (first evaluation, lost memory).
+
+    A previous status other than `running` (and not `deleting`) already meant "not all
+    Current" since it was set, so its `since` is a sound lower bound; otherwise start now.
+    """
+    previous, since = observation.previous_status, observation.previous_status_since
+    if previous in (EnvironmentStatus.STARTING, EnvironmentStatus.FAILED) and since is not None:
+        return min(since, now)
+    return now
+
+
+def _describe(status: ResourceStatus) -> str:
+    detail = f": {status.message}" if status.message else ""
+    return f"{status.ref} {status.state.value} ({status.reason}){detail}"
+
+
+@dataclass(frozen=True, slots=True)
+class _ContextTimeout:
+    reason: str
+    started: datetime
+    limit: timedelta
+
+    @property
+    def deadline(self) -> datetime:
+        return self.started + self.limit
+
+
+def _context_timeout(
+    lifecycle: Lifecycle,
+    memory: EnvironmentMemory,
+    not_current_since: datetime,
+    thresholds: StatusThresholds,
+) -> _ContextTimeout | None:
+    """The context timeout that applies to a not-running environment, if any."""
+    started = memory.lifecycle_since or not_current_since
+    if lifecycle is Lifecycle.CREATING:
+        return _ContextTimeout("CreationTimeout", started, thresholds.create_timeout)
+    if lifecycle is Lifecycle.REBUILDING:
+        return _ContextTimeout("RebuildTimeout", started, thresholds.rebuild_timeout)
+    if lifecycle is Lifecycle.STEADY:
+        return _ContextTimeout("NotReadyTimeout", not_current_since, thresholds.notready_timeout)
+    return None
+
+
+def evaluate_environment(
+    observation: EnvironmentObservation,
+    memory: EnvironmentMemory | None,
+    *,
+    now: datetime,
+    thresholds: StatusThresholds,
+) -> tuple[Verdict, EnvironmentMemory]:
+    """The verdict for one environment and the memory to keep; see the module docstring."""
+    memory = _carry_memory(memory or EnvironmentMemory(), observation, now)
+    deleting = observation.deletion_requested or observation.lifecycle is Lifecycle.DELETING
+    ctx = RuleContext(
+        lifecycle=observation.lifecycle,
+        deletion_requested=deleting,
+        require_lb_address=observation.require_lb_address,
+    )
+    evidence = EvidenceIndex(observation.pods, observation.replicasets)
+    statuses: list[ResourceStatus] = []
+    resource_memory: dict[str, ResourceMemory] = {}
+    recheck_at: datetime | None = None
+    for ref in sorted(set(observation.inventory), key=failure_order):
+        evaluation = evaluate_resource(
+            ref,
+            observation.objects.get(ref),
+            evidence=evidence,
+            memory=memory.resources.get(ref.key),
+            ctx=ctx,
+            now=now,
+            thresholds=thresholds,
+        )
+        statuses.append(evaluation.status)
+        resource_memory[ref.key] = evaluation.memory
+        recheck_at = earliest(recheck_at, evaluation.recheck_at)
+    memory.resources = resource_memory
+
+    all_current = (
+        bool(statuses)
+        and observation.apply_confirmed
+        and all(s.state is ResourceState.CURRENT for s in statuses)
+    )
+    memory.not_current_since = (
+        None
+        if all_current
+        else (memory.not_current_since or _not_current_fallback(observation, now))
+    )
+
+    def verdict(
+        status: EnvironmentStatus,
+        reason: str,
+        message: str,
+        next_at: datetime | None = None,
+        fully_deleted: bool = False,
+    ) -> tuple[Verdict, EnvironmentMemory]:
+        future = next_at if next_at is not None and next_at > now else None
+        return Verdict(status, reason, message, statuses, future, fully_deleted), memory
+
+    if deleting:
+        remaining = [s for s in statuses if s.state is not ResourceState.NOT_FOUND]
+        gone = not remaining and observation.namespace_exists is False
+        message = f"{len(remaining)} objects remaining" if remaining else "objects deleted"
+        return verdict(EnvironmentStatus.DELETING, "Deleting", message, fully_deleted=gone)
+    if observation.deployer_error is not None:
+        return verdict(EnvironmentStatus.FAILED, "ApplyFailed", observation.deployer_error)
+    failed = [s for s in statuses if s.state is ResourceState.FAILED]
+    if failed:
+        return verdict(EnvironmentStatus.FAILED, failed[0].reason, _describe(failed[0]))
+    if all_current:
+        return verdict(EnvironmentStatus.RUNNING, "AllResourcesCurrent", "")
+
+    not_current_since = memory.not_current_since or now
+    timeout = _context_timeout(observation.lifecycle, memory, not_current_since, thresholds)
+    if timeout is not None:
+        if now >= timeout.deadline:
+            message = f"not running {timeout.limit} after {timeout.started.isoformat()}"
+            return verdict(EnvironmentStatus.FAILED, timeout.reason, message)
+        recheck_at = earliest(recheck_at, timeout.deadline)
+
+    unknown = [s for s in statuses if s.state is ResourceState.UNKNOWN]
+    if unknown:
+        reason, message = "ResourceStatusUnknown", _describe(unknown[0])
+    elif not observation.apply_confirmed:
+        reason, message = "ApplyPending", "waiting for the deployer to apply the new revision"
+    elif not statuses:
+        reason, message = "NoInventory", "nothing applied yet"
+    else:
+        first = next(s for s in statuses if s.state is not ResourceState.CURRENT)
+        reason, message = first.reason, _describe(first)
+
+    blip_ends = not_current_since + thresholds.blip
+    if observation.previous_status is EnvironmentStatus.RUNNING and now < blip_ends:
+        held = now - not_current_since
+        message = f"holding running for {held} (BLIP): {message}"
+        return verdict(
+            EnvironmentStatus.RUNNING,
+            "AllResourcesCurrent",
+            message,
+            earliest(recheck_at, blip_ends),
+        )
+    return verdict(EnvironmentStatus.STARTING, reason, message, recheck_at)
+
+
+__all__ = [
+    "EnvironmentObservation",
+    "Verdict",
+    "evaluate_environment",
+    "failure_order",
+]

@@ -1,0 +1,180 @@
+"""Recomputing one environment's status from the cluster, now (``?latestStatus=1``).
+
+`StatusService.refresh_from_cluster` reads the environment's objects straight from the
+cluster (bypassing any watcher cache), evaluates them with the domain's rules, passes the
+verdict through the lifecycle state machine and stores the result:
+
+- a change of status, reason or failure kind is written with its ``status_changes`` row
+  (source ``latest-status``) in one transaction;
+- otherwise nothing is written unless the rules' memory or the expiry changed (the
+  returned record still carries ``status_observed_at`` = now);
+- a verdict of "fully deleted" is not acted on here (the delete operation owns that).
+
+Concurrent writers (the operation runner, the watcher) are handled by optimistic locking:
+on `StaleRecord` the row is re-read and the evaluation repeated, a bounded number of times.
+Cluster failures propagate as `catalyst.cluster.ClusterError`; nothing is stored then.
+The watcher (issue 4) can reuse `apply_observation` with objects from its cache.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from catalyst.cluster import EnvironmentReader, EnvironmentSnapshot
+from catalyst.domain import (
+    EnvironmentMemory,
+    EnvironmentObservation,
+    ResourceStatus,
+    StatusThresholds,
+    evaluate_environment,
+    observe,
+    resume_after_stale,
+)
+from catalyst.domain.model import EnvironmentStatus, Lifecycle
+from catalyst.service.state import columns_of, state_of
+from catalyst.service.time import utc_now
+from catalyst.store.environments import EnvironmentChanges, EnvironmentRepository
+from catalyst.store.errors import StaleRecord
+from catalyst.store.records import EnvironmentRecord, Inventory
+
+logger = logging.getLogger(__name__)
+
+_MAX_ATTEMPTS = 5
+LATEST_STATUS_SOURCE = "latest-status"
+WATCHER_SOURCE = "watcher"
+
+
+@dataclass(frozen=True, slots=True)
+class ObservedEnvironment:
+    """An environment as stored after a fresh evaluation, with each object's status."""
+
+    record: EnvironmentRecord
+    resources: list[ResourceStatus]
+    changed: bool = False
+    """Whether status, reason or failure kind changed (a ``status_changes`` row was written)."""
+    next_evaluation_in: float | None = None
+    """Seconds until a time threshold could change the verdict without any event (None:
+    nothing pending); the watcher schedules a re-evaluation then."""
+
+
+def observation_for(
+    record: EnvironmentRecord, inventory: Inventory, snapshot: EnvironmentSnapshot
+) -> EnvironmentObservation:
+    """The domain's input for one environment: stored facts plus the cluster's objects."""
+    return EnvironmentObservation(
+        lifecycle=Lifecycle(record.lifecycle),
+        inventory=list(inventory.objects),
+        objects=snapshot.objects,
+        pods=snapshot.pods,
+        replicasets=snapshot.replicasets,
+        revision=record.revision,
+        deletion_requested=record.lifecycle == Lifecycle.DELETING.value,
+        deployer_error=record.operation_error if record.operation is None else None,
+        apply_confirmed=record.applied_revision == record.revision,
+        previous_status=EnvironmentStatus(record.status),
+        previous_status_since=record.status_since,
+        namespace_exists=snapshot.namespace_exists,
+    )
+
+
+class StatusService:
+    """Evaluates environments against live cluster data and stores the outcome."""
+
+    def __init__(
+        self,
+        *,
+        environments: EnvironmentRepository,
+        reader: EnvironmentReader,
+        thresholds: StatusThresholds,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._environments = environments
+        self._reader = reader
+        self._thresholds = thresholds
+        self._clock = clock
+
+    async def refresh_from_cluster(self, record: EnvironmentRecord) -> ObservedEnvironment:
+        """Read the environment from the cluster now, store its status, return both."""
+        for _ in range(_MAX_ATTEMPTS):
+            inventory = await self._environments.get_inventory(record.id)
+            snapshot = await self._reader.read_environment(record.namespace, record.id)
+            try:
+                return await self.apply_observation(
+                    record, observation_for(record, inventory, snapshot), LATEST_STATUS_SOURCE
+                )
+            except StaleRecord:
+                fresh = await self._environments.get(record.id)
+                if fresh is None:
+                    raise
+                record = fresh
+        raise StaleRecord(record.id, record.version, -1)
+
+    async def apply_observation(
+        self,
+        record: EnvironmentRecord,
+        observation: EnvironmentObservation,
+        source: str,
+        *,
+        stale_for: timedelta | None = None,
+    ) -> ObservedEnvironment:
+        """Evaluate ``observation`` for ``record`` and store the result (raises StaleRecord).
+
+        ``stale_for``: how long the data was stale before this evaluation (watcher only).
+        Every rule clock and the expiry are moved forward by it first, so time spent
+        without fresh data never makes an environment fail or expire sooner.
+        """
+        now = self._clock()
+        memory = EnvironmentMemory.from_json(record.status_memory)
+        state = state_of(record)
+        if stale_for:
+            memory = memory.shifted(stale_for)
+            state = resume_after_stale(state, stale_for)
+        verdict, memory = evaluate_environment(
+            observation, memory, now=now, thresholds=self._thresholds
+        )
+        change = observe(state, verdict, now, self._thresholds)
+        if change is None:
+            # Nothing a client can see changed: write only what the rules must remember
+            # (timers, restart baselines) or an expiry moved over a stale period. Skipping
+            # no-op writes keeps concurrent evaluators (the watcher, ?latestStatus=1) from
+            # invalidating each other's optimistic lock.
+            refresh = EnvironmentChanges()
+            new_memory = memory.to_json()
+            if new_memory != record.status_memory:
+                refresh["status_memory"] = new_memory
+            if state.expires_at != record.expires_at:
+                refresh["expires_at"] = state.expires_at
+            stored = record
+            if refresh:
+                stored = await self._environments.update(
+                    record.id, expected_version=record.version, now=now, **refresh
+                )
+            # The status was confirmed just now, whether or not anything was written.
+            stored = dataclasses.replace(stored, status_observed_at=now)
+        else:
+            changes = columns_of(
+                change.after, status_memory=memory.to_json(), status_observed_at=now
+            )
+            stored = await self._environments.record_status_change(
+                record.id, expected_version=record.version, source=source, now=now, **changes
+            )
+            logger.info(
+                "environment %s: %s → %s (%s) [%s]",
+                record.id,
+                record.status,
+                stored.status,
+                stored.status_reason,
+                source,
+            )
+        next_in = (
+            (verdict.next_evaluation_at - now).total_seconds()
+            if verdict.next_evaluation_at is not None
+            else None
+        )
+        return ObservedEnvironment(
+            stored, list(verdict.resources), changed=change is not None, next_evaluation_in=next_in
+        )

@@ -1,0 +1,221 @@
+"""Test databases for Catalyst: the same tests run on SQLite, PostgreSQL and MariaDB.
+
+Fixtures:
+
+- ``database_url`` (parametrised ``sqlite`` / ``postgresql`` / ``mariadb``): a URL of a
+  database with no rows in it. Its schema is either absent or already at head; go
+  through ``Database.connect()``, which migrates, and either way you get the current
+  schema. SQLite: a new file per test. Servers: one database per test session (named
+  ``catalyst_t_<random hex>``, created on first use and dropped at session end, so
+  parallel runs never collide), emptied before each test (TRUNCATE when the schema is at
+  head, which is fast; otherwise every table is dropped).
+- ``empty_database_url``: the same, but always without any tables (for migration tests).
+- ``database``: a connected (migrated) ``Database`` on ``database_url``, closed afterwards.
+
+Servers: PostgreSQL ``postgresql+asyncpg://postgres@127.0.0.1:5432/test`` and MariaDB
+``mysql+aiomysql://root@127.0.0.1:3306/test``, overridable with
+``CATALYST_TEST_POSTGRES_URL`` / ``CATALYST_TEST_MARIADB_URL`` (an admin URL; only its
+database name is replaced). An unreachable server makes the tests error, never skip.
+
+Set-up and clean-up run in a worker thread with their own event loop, so these fixtures
+work for sync and async tests alike and never touch the test's loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import secrets
+import threading
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import MetaData, inspect, text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+from catalyst.store.database import Database, sqlite_url_for
+from catalyst.store.migrate import head_revision
+from catalyst.store.schema import metadata
+
+BACKENDS = ("sqlite", "postgresql", "mariadb")
+SERVER_ADMIN_URLS = {
+    "postgresql": (
+        "CATALYST_TEST_POSTGRES_URL",
+        "postgresql+asyncpg://postgres@127.0.0.1:5432/test",
+    ),
+    "mariadb": ("CATALYST_TEST_MARIADB_URL", "mysql+aiomysql://root@127.0.0.1:3306/test"),
+}
+# Generous for a loaded CI machine; a refused connection fails at once anyway.
+SERVER_TIMEOUT_S = 30.0
+
+T = TypeVar("T")
+
+
+def run_in_thread(make_coro: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a coroutine to completion on a fresh loop in a worker thread."""
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = asyncio.run(asyncio.wait_for(make_coro(), SERVER_TIMEOUT_S))
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, name="test-database-setup")
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    value: T = outcome["value"]
+    return value
+
+
+def admin_url(backend: str) -> str:
+    variable, default = SERVER_ADMIN_URLS[backend]
+    return os.environ.get(variable) or default
+
+
+class ServerDatabases:
+    """One scratch database per server for this test session, created on first use."""
+
+    def __init__(self) -> None:
+        self._name = f"catalyst_t_{secrets.token_hex(6)}"
+        self._urls: dict[str, str] = {}
+
+    def url(self, backend: str) -> str:
+        if backend not in self._urls:
+            self._urls[backend] = run_in_thread(functools.partial(self._create, backend))
+        return self._urls[backend]
+
+    def drop_all(self) -> None:
+        """Drop every database created; one failure does not keep the others alive."""
+        errors: list[BaseException] = []
+        for backend in list(self._urls):
+            try:
+                run_in_thread(functools.partial(self._drop, backend))
+            except BaseException as exc:
+                errors.append(exc)
+            del self._urls[backend]
+        if errors:
+            raise errors[0]
+
+    async def _create(self, backend: str) -> str:
+        admin = admin_url(backend)
+        statement = (
+            f"CREATE DATABASE {self._name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+            if backend == "mariadb"
+            else f"CREATE DATABASE {self._name} ENCODING 'UTF8' TEMPLATE template0"
+        )
+        await _execute_autocommit(admin, statement)
+        return make_url(admin).set(database=self._name).render_as_string(hide_password=False)
+
+    async def _drop(self, backend: str) -> None:
+        statement = (
+            f"DROP DATABASE IF EXISTS {self._name}"
+            if backend == "mariadb"
+            # FORCE: a test that leaked a connection must not keep the database alive.
+            else f"DROP DATABASE IF EXISTS {self._name} WITH (FORCE)"
+        )
+        await _execute_autocommit(admin_url(backend), statement)
+
+
+async def _execute_autocommit(url: str, statement: str) -> None:
+    engine = create_async_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+async def empty_database(url: str, *, keep_schema_at_head: bool) -> None:
+    """Remove every row; also every table unless the schema is at head and may stay."""
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with engine.connect() as connection:
+            at_head = await connection.run_sync(_schema_is_at_head)
+            if at_head and keep_schema_at_head:
+                await connection.run_sync(_truncate_all)
+            else:
+                await connection.run_sync(_drop_all)
+            await connection.commit()
+    finally:
+        await engine.dispose()
+
+
+def _schema_is_at_head(connection: Connection) -> bool:
+    expected = set(metadata.tables) | {"alembic_version"}
+    if set(inspect(connection).get_table_names()) != expected:
+        return False
+    return MigrationContext.configure(connection).get_current_revision() == head_revision()
+
+
+def _truncate_all(connection: Connection) -> None:
+    names = [table.name for table in metadata.sorted_tables]
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"TRUNCATE TABLE {', '.join(names)} RESTART IDENTITY CASCADE")
+        return
+    connection.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 0")
+    try:
+        for name in names:
+            connection.exec_driver_sql(f"TRUNCATE TABLE {name}")
+    finally:
+        connection.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 1")
+
+
+def _drop_all(connection: Connection) -> None:
+    reflected = MetaData()
+    reflected.reflect(connection)
+    if connection.dialect.name == "mysql":
+        connection.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 0")
+    reflected.drop_all(connection)
+    if connection.dialect.name == "mysql":
+        connection.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 1")
+
+
+@pytest.fixture(scope="session")
+def server_databases() -> Iterator[ServerDatabases]:
+    databases = ServerDatabases()
+    yield databases
+    databases.drop_all()
+
+
+def _prepare_url(
+    backend: str, tmp_path: Path, server_databases: ServerDatabases, *, keep_schema: bool
+) -> str:
+    if backend == "sqlite":
+        # tmp_path is new for every test: the file does not exist yet.
+        return sqlite_url_for(tmp_path)
+    url = server_databases.url(backend)
+    run_in_thread(lambda: empty_database(url, keep_schema_at_head=keep_schema))
+    return url
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, server_databases: ServerDatabases
+) -> str:
+    return _prepare_url(request.param, tmp_path, server_databases, keep_schema=True)
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, server_databases: ServerDatabases
+) -> str:
+    return _prepare_url(request.param, tmp_path, server_databases, keep_schema=False)
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    db = Database(database_url)
+    await db.connect()
+    try:
+        yield db
+    finally:
+        await db.close()

@@ -1,0 +1,180 @@
+"""Patchdemo's whole conversation with Catalyst, against ``catalyst serve`` on its embedded
+default (SQLite + kubesim + bundled charts) running as a real subprocess.
+
+Token via the CLI → chart defaults → create (the contract's example body) → follow the
+install log over SSE until the job ends → poll ``?latestStatus=1`` until running → find it in
+the list → rebuild with another patch list → delete (deleting, then 404) → SIGTERM shuts the
+server down cleanly. Every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.patchdemo import PATCHDEMO_REQUEST
+
+pytestmark = pytest.mark.slow
+
+START_TIMEOUT = 60.0
+STEP_TIMEOUT = 90.0
+POLL_INTERVAL = 0.25
+
+EXAMPLE_BODY = PATCHDEMO_REQUEST
+
+
+def cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "catalyst.cli", *args]
+
+
+@pytest.fixture
+def environment(tmp_path: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    for key in [k for k in env if k.startswith("CATALYST_")]:
+        del env[key]
+    env.update(
+        CATALYST_DATA_DIR=str(tmp_path / "data"),
+        CATALYST_SSE_HEARTBEAT_SECONDS="1",
+        CATALYST_LOG_LEVEL="INFO",
+    )
+    return env
+
+
+async def create_token(environment: dict[str, str]) -> str:
+    process = await asyncio.create_subprocess_exec(
+        *cli("token", "create", "patchdemo", "--admin"),
+        env=environment,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    stdout, _ = await asyncio.wait_for(process.communicate(), START_TIMEOUT)
+    assert process.returncode == 0
+    return stdout.decode().strip().splitlines()[-1]
+
+
+@pytest.fixture
+async def server(environment: dict[str, str], tmp_path: Path) -> AsyncIterator[str]:
+    """``catalyst serve`` on a free port; yields its base URL, then SIGTERMs it."""
+    log_path = tmp_path / "serve.log"
+    with log_path.open("wb") as log:
+        process = await asyncio.create_subprocess_exec(
+            *cli("serve", "--port", "0"),
+            env=environment,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=log,
+        )
+        try:
+            url = await asyncio.wait_for(_read_url(process), START_TIMEOUT)
+            yield url
+            process.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(process.wait(), START_TIMEOUT) == 0
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+                print(log_path.read_text(errors="replace")[-5000:])
+
+
+async def _read_url(process: asyncio.subprocess.Process) -> str:
+    assert process.stdout is not None
+    while True:
+        line = (await process.stdout.readline()).decode()
+        assert line, "catalyst serve exited before printing its URL"
+        if line.startswith("Catalyst API: "):
+            return line.split()[2].removesuffix("/api")
+
+
+async def poll(
+    check: Callable[[], Awaitable[bool]], what: str, within: float = STEP_TIMEOUT
+) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not await check():
+        assert loop.time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(POLL_INTERVAL)
+
+
+async def follow_install_log(client: httpx.AsyncClient, env_id: int) -> list[str]:
+    lines: list[str] = []
+    async with client.stream(
+        "GET",
+        f"/api/environments/{env_id}/logs",
+        params={"stream": "mediawiki/install-mediawiki"},
+        timeout=httpx.Timeout(STEP_TIMEOUT, read=STEP_TIMEOUT),
+    ) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        async for raw in response.aiter_lines():
+            if raw.startswith("data:"):
+                event = json.loads(raw[len("data:") :])
+                assert len(event["logs"]) == 1
+                assert event["logs"][0]["timestamp"].endswith("Z")
+                lines.append(event["logs"][0]["log"])
+    return lines
+
+
+async def test_patchdemo_conversation(environment: dict[str, str], server: str) -> None:
+    token = await create_token(environment)
+    headers = {"Authorization": f"ApiToken {token}"}
+    async with httpx.AsyncClient(base_url=server, headers=headers, timeout=30.0) as client:
+        assert (await client.get("/healthz")).status_code == 200
+        assert (await client.get("/readyz")).status_code == 200
+
+        chart = (await client.get("/api/charts/mediawiki")).json()
+        for component in ("extensions", "skins", "otherModules"):
+            assert isinstance(chart["defaultValues"][component], dict)
+        assert "Echo" in chart["defaultValues"]["extensions"]
+
+        created = await client.post("/api/environments", json=EXAMPLE_BODY)
+        assert created.status_code == 201, created.text
+        env = created.json()
+        env_id = env["id"]
+        assert isinstance(env_id, int)
+        assert env["status"] == "starting"
+        assert env["values"]["mediawikiCore"]["password"] == "***"
+
+        lines = await asyncio.wait_for(follow_install_log(client, env_id), STEP_TIMEOUT)
+        text = "\n".join(lines)
+        for marker in ("Preparing worktree", "composer install", "apt-get install -y npm"):
+            assert marker in text, text
+        assert "Installing Wiki" in text
+
+        async def running() -> bool:
+            response = await client.get(f"/api/environments/{env_id}", params={"latestStatus": 1})
+            assert response.status_code == 200
+            return bool(response.json()["status"] == "running")
+
+        await poll(running, "running after create", within=60.0)
+
+        listing = (await client.get("/api/environments", params={"latestStatus": "true"})).json()
+        assert {e["id"]: e["status"] for e in listing}[env_id] == "running"
+
+        rebuild_body = json.loads(json.dumps(EXAMPLE_BODY))
+        rebuild_body["values"]["mediawikiCore"]["patches"] = [
+            {"ref": "refs/changes/67/124467/1", "base": "master", "hash": "f" * 40}
+        ]
+        rebuilt = await client.post(f"/api/environments/{env_id}/refresh", json=rebuild_body)
+        assert rebuilt.status_code == 202, rebuilt.text
+        assert rebuilt.json()["status"] == "starting"
+        await poll(running, "running after rebuild", within=60.0)
+
+        deleted = await client.delete(f"/api/environments/{env_id}")
+        assert deleted.status_code == 202
+        assert deleted.json()["status"] == "deleting"
+        again = await client.delete(f"/api/environments/{env_id}")
+        assert again.status_code in (202, 404)
+
+        async def gone() -> bool:
+            return (await client.get(f"/api/environments/{env_id}")).status_code == 404
+
+        await poll(gone, "404 after delete")
+        listing = (await client.get("/api/environments")).json()
+        assert env_id not in [e["id"] for e in listing]

@@ -1,0 +1,144 @@
+"""Several ``catalyst serve`` replicas on one PostgreSQL database and one external kubesim.
+
+Issue 4, item 5, with real processes: every replica serves the API; exactly one holds the
+Lease and only that one runs the watcher (``catalyst_informer_synced`` is 1 on it alone);
+after the leader is SIGKILLed (no release of the Lease, the worst case) another replica
+holds the Lease within 15 s — measured from the kill, with the service's default Lease
+timings, since that is the functional requirement — and statuses keep following the
+cluster (a change made after the takeover reaches the database through the new leader).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.catalyst.conftest import ServerDatabases, empty_database, run_in_thread
+from tests.catalyst.conftest import server_databases as server_databases
+from tests.catalyst.watcher_faults.helpers import (
+    any_informer_synced,
+    create_environment,
+    eventually,
+    informers_synced,
+    lease_holder,
+    listed,
+    make_pods_crash,
+    wait_for_status,
+)
+from tests.catalyst.watcher_faults.processes import (
+    CatalystReplicas,
+    KubesimProcess,
+    create_admin_token,
+    kubesim_process,
+)
+
+pytestmark = pytest.mark.slow
+
+REPLICAS = ("replica-a", "replica-b", "replica-c")
+TAKEOVER_LIMIT = 15.0
+# Only the watcher's own timings are shortened; the Lease keeps the service's defaults.
+REPLICA_SETTINGS = {
+    "watcher_poll_seconds": 0.2,
+    "watcher_heartbeat_seconds": 0.5,
+    "status_crash_restarts": 1,
+}
+
+
+@pytest.fixture
+def shared_database_url(server_databases: ServerDatabases) -> str:
+    """This session's PostgreSQL database, emptied (schema kept) for this test."""
+    url = server_databases.url("postgresql")
+    run_in_thread(lambda: empty_database(url, keep_schema_at_head=True))
+    return url
+
+
+@pytest.fixture
+async def kubesim(tmp_path: Path) -> AsyncIterator[KubesimProcess]:
+    async with kubesim_process(tmp_path / "kubesim") as running:
+        yield running
+
+
+async def test_one_leader_watches_and_a_survivor_takes_over_within_15_seconds(
+    tmp_path: Path, shared_database_url: str, kubesim: KubesimProcess
+) -> None:
+    token = await create_admin_token(shared_database_url)
+    replicas = CatalystReplicas(
+        tmp_path / "catalyst",
+        database_url=shared_database_url,
+        kubeconfig=kubesim.kubeconfig,
+        **REPLICA_SETTINGS,
+    )
+    async with AsyncExitStack() as stack:
+        kube = await stack.enter_async_context(httpx.AsyncClient(base_url=kubesim.url, timeout=10))
+        stack.push_async_callback(replicas.stop_all)
+        started = await asyncio.gather(*(replicas.start(name) for name in REPLICAS))
+        by_id = {replica.instance_id: replica for replica in started}
+        apis: dict[str, httpx.AsyncClient] = {}
+        for replica in started:
+            apis[replica.instance_id] = await stack.enter_async_context(
+                httpx.AsyncClient(
+                    base_url=replica.url,
+                    headers={"Authorization": f"ApiToken {token}"},
+                    timeout=10,
+                )
+            )
+
+        # Every replica serves the API.
+        for api in apis.values():
+            assert (await api.get("/api/environments")).status_code == 200
+
+        # Exactly one holds the Lease, and only it runs the watcher.
+        holder: list[str] = []
+
+        async def elected() -> bool:
+            current = await lease_holder(kube)
+            holder[:] = [current] if current else []
+            return current in REPLICAS
+
+        await eventually(elected, "a replica to hold the Lease")
+        leader = holder[0]
+        await eventually(lambda: informers_synced(apis[leader]), f"{leader}'s informers to sync")
+        for name, api in apis.items():
+            if name != leader:
+                assert not await any_informer_synced(api), f"{name} runs informers"
+
+        # Statuses arrive through the leader, whoever served the create.
+        follower = next(name for name in REPLICAS if name != leader)
+        env_id = await create_environment(apis[follower], "replicated")
+        for api in apis.values():
+            await wait_for_status(api, env_id, "running")
+
+        # The leader dies without releasing the Lease.
+        await by_id[leader].kill()
+        killed_at = asyncio.get_running_loop().time()
+        survivors = [name for name in REPLICAS if name != leader]
+
+        async def taken_over() -> bool:
+            return await lease_holder(kube) in survivors
+
+        await eventually(taken_over, "a survivor to take the Lease", within=60.0)
+        takeover = asyncio.get_running_loop().time() - killed_at
+        print(f"leader takeover after SIGKILL: {takeover:.2f}s")
+        assert takeover <= TAKEOVER_LIMIT, f"takeover took {takeover:.1f}s"
+
+        new_leader = await lease_holder(kube)
+        assert new_leader in survivors
+        await eventually(
+            lambda: informers_synced(apis[new_leader]), f"{new_leader}'s informers to sync"
+        )
+        for name in survivors:
+            if name != new_leader:
+                assert not await any_informer_synced(apis[name]), f"{name} runs informers"
+
+        # A change after the takeover arrives through the new leader, seen by every replica.
+        await make_pods_crash(kube, env_id)
+        for name in survivors:
+            failed = await wait_for_status(apis[name], env_id, "failed")
+            assert failed["failureKind"] == "runtime", failed
+            assert failed["expiresAt"] is None, failed
+        assert (await listed(apis[survivors[0]], env_id))["stale"] is False

@@ -1,0 +1,7 @@
+"""Informers that push cluster state into Catalyst (client-go ``tools/cache`` in asyncio).
+
+One concept per module:
+
+- ``backoff``: the reflector's exponential backoff with jitter and reset (k8s-semantics A7).
+- ``indexer``: the local cache of objects with named indexes (A14).
+"""

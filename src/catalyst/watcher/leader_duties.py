@@ -1,0 +1,135 @@
+"""What the leader replica does while it holds the Lease: watch, sync, reap, report.
+
+:meth:`LeaderDuties.run` is the elector's ``on_started_leading`` callback. For one term of
+leadership it runs, as one task group:
+
+- the :class:`~catalyst.watcher.status_sync.StatusSync` (a fresh :class:`ClusterCache` per
+  term: a new leader always starts from a full list, never from another term's cache);
+- the :class:`~catalyst.service.reaper.Reaper`, which asks the sync whether data is stale;
+- the heartbeat: every ``heartbeat_interval`` seconds it writes whether the informers are
+  synced and the last moment the data was known fresh, so the API of every replica can mark
+  statuses ``stale`` without talking to the leader.
+
+When leadership is lost the elector cancels the task; the group stops every part, and the
+cache's informers close their watches. If one part fails, the others are stopped too and
+the exception propagates, so the elector releases the Lease and a healthy replica can take
+over; this one competes again after its retry period.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from catalyst.cluster.client import ClusterClient
+from catalyst.domain import StatusThresholds
+from catalyst.service.environments import EnvironmentService
+from catalyst.service.reaper import Reaper
+from catalyst.service.status import StatusService
+from catalyst.service.time import utc_now
+from catalyst.store.environments import EnvironmentRepository
+from catalyst.store.heartbeat import HeartbeatRepository
+from catalyst.watcher.cluster_cache import ClusterCache
+from catalyst.watcher.status_sync import StatusSync
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class WatcherSettings:
+    """Timings of the leader's duties (all seconds)."""
+
+    resync_period: float = 60.0
+    poll_interval: float = 1.0
+    heartbeat_interval: float = 5.0
+    reaper_interval: float = 30.0
+    max_backoff: float = 2.0
+    min_watch_timeout: int = 300
+    use_watch_list: bool = True
+
+
+class LeaderDuties:
+    """Runs the watcher, the reaper and the heartbeat for one term of leadership."""
+
+    def __init__(
+        self,
+        *,
+        client: ClusterClient,
+        environments: EnvironmentRepository,
+        environment_service: EnvironmentService,
+        status: StatusService,
+        heartbeats: HeartbeatRepository,
+        thresholds: StatusThresholds,
+        identity: str,
+        settings: WatcherSettings | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._client = client
+        self._environments = environments
+        self._environment_service = environment_service
+        self._status = status
+        self._heartbeats = heartbeats
+        self._thresholds = thresholds
+        self.identity = identity
+        self._settings = settings or WatcherSettings()
+        self._clock = clock
+        self.sync: StatusSync | None = None
+
+    async def run(self) -> None:
+        settings = self._settings
+        cache = ClusterCache(
+            self._client,
+            max_backoff=settings.max_backoff,
+            min_watch_timeout=settings.min_watch_timeout,
+            use_watch_list=settings.use_watch_list,
+        )
+        sync = StatusSync(
+            cache=cache,
+            environments=self._environments,
+            status=self._status,
+            thresholds=self._thresholds,
+            poll_interval=settings.poll_interval,
+            resync_period=settings.resync_period,
+        )
+        reaper = Reaper(
+            environments=self._environments,
+            service=self._environment_service,
+            is_stale=sync.is_stale,
+            interval=settings.reaper_interval,
+            clock=self._clock,
+        )
+        self.sync = sync
+        logger.info("leader %s: starting the watcher and the reaper", self.identity)
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(sync.run(), name="status sync")
+                tasks.create_task(self._reap_when_synced(sync, reaper), name="reaper")
+                tasks.create_task(self._heartbeat(sync), name="watcher heartbeat")
+        finally:
+            self.sync = None
+            logger.info("leader %s: watcher and reaper stopped", self.identity)
+
+    async def _reap_when_synced(self, sync: StatusSync, reaper: Reaper) -> None:
+        # Reaping before the first full evaluation would act on statuses this term has not
+        # confirmed yet.
+        await sync.synced.wait()
+        await reaper.run()
+
+    async def _heartbeat(self, sync: StatusSync) -> None:
+        fresh_at: datetime | None = None
+        while True:
+            synced = sync.synced.is_set()
+            if synced and not sync.is_stale():
+                fresh_at = self._clock()
+            try:
+                await self._heartbeats.beat(
+                    holder=self.identity, synced=synced, fresh_at=fresh_at, now=self._clock()
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("watcher heartbeat could not be written")
+            await asyncio.sleep(self._settings.heartbeat_interval)

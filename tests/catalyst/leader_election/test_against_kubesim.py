@@ -1,0 +1,377 @@
+"""LeaderElector against a real API server (kubesim over HTTP), with small timings.
+
+Timings: lease 2 s, renew deadline 1.5 s, retry 0.3 s (see ``harness``). Every wait is
+bounded; the bounds follow from those timings plus :data:`harness.SLACK`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import re
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import aiohttp
+import pytest
+
+from catalyst.cluster.client import ClusterClient
+from catalyst.cluster.leader_election import JITTER_FACTOR, LeaderElector
+from kubesim.server import KubeSim
+
+from .harness import (
+    LEASE,
+    LEASE_DURATION,
+    LEASES_PATH,
+    NAMESPACE,
+    RENEW_DEADLINE,
+    RETRY_PERIOD,
+    SLACK,
+    Candidate,
+    assert_no_overlap,
+    eventually,
+    make_candidate,
+    read_lease_spec,
+)
+
+MICRO_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+MAX_CANDIDATE_WAIT = RETRY_PERIOD * (1 + JITTER_FACTOR)
+
+ClientFactory = Callable[[], Awaitable[ClusterClient]]
+
+
+@pytest.fixture
+async def new_client(kubesim: KubeSim) -> AsyncIterator[ClientFactory]:
+    """Makes ClusterClients for kubesim (one per candidate); closes them all afterwards."""
+    clients: list[ClusterClient] = []
+    path = kubesim.kubeconfig_path
+    assert path is not None
+
+    async def make() -> ClusterClient:
+        client = await ClusterClient.from_kubeconfig(path, qps=0)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        await client.close()
+
+
+@pytest.fixture
+async def candidates() -> AsyncIterator[list[Candidate]]:
+    """Candidates a test started; any still running are stopped at the end."""
+    started: list[Candidate] = []
+    yield started
+    for candidate in started:
+        if candidate.task is not None and not candidate.task.done():
+            await candidate.stop()
+
+
+async def start(
+    candidates: list[Candidate], new_client: ClientFactory, identity: str, **options: object
+) -> Candidate:
+    candidate = make_candidate(await new_client(), identity, **options)
+    candidates.append(candidate)
+    candidate.start()
+    return candidate
+
+
+async def test_one_candidate_creates_the_lease_and_renews_it(
+    new_client: ClientFactory, candidates: list[Candidate]
+) -> None:
+    a = await start(candidates, new_client, "a")
+    await eventually(lambda: a.leading, SLACK, "a to lead")
+    assert len(a.terms) == 1
+    assert a.elector.leader_identity == "a"
+
+    reader = await new_client()
+    first = await read_lease_spec(reader)
+    assert first["holderIdentity"] == "a"
+    assert first["leaseDurationSeconds"] == 2
+    assert first["leaseTransitions"] == 0
+    assert MICRO_TIME.match(first["acquireTime"])
+    assert MICRO_TIME.match(first["renewTime"])
+
+    renewals = [first["renewTime"]]
+    deadline = time.monotonic() + 3 * RETRY_PERIOD + SLACK
+    while len(renewals) < 3:  # two renewals after the acquisition
+        assert time.monotonic() < deadline, "renewTime did not advance"
+        await asyncio.sleep(RETRY_PERIOD / 3)
+        spec = await read_lease_spec(reader)
+        if spec["renewTime"] != renewals[-1]:
+            renewals.append(spec["renewTime"])
+        # A renewal keeps the term's acquireTime and is no transition.
+        assert spec["acquireTime"] == first["acquireTime"]
+        assert spec["leaseTransitions"] == 0
+        assert spec["holderIdentity"] == "a"
+    assert renewals == sorted(renewals)  # MicroTime in UTC sorts as text: it moved forward
+    assert len(a.terms) == 1
+    assert a.terms[0].ended is None
+
+
+async def test_clean_shutdown_releases_and_the_other_takes_over_at_once(
+    new_client: ClientFactory, candidates: list[Candidate]
+) -> None:
+    # A long lease, so a takeover that had to wait it out would be obvious.
+    timing = {"lease_duration": 10.0, "renew_deadline": 8.0}
+    a = await start(candidates, new_client, "a", **timing)
+    await eventually(lambda: a.leading, SLACK, "a to lead")
+    b = await start(candidates, new_client, "b", **timing)
+    await eventually(lambda: b.elector.leader_identity == "a", SLACK, "b to observe a")
+
+    stopped_at = await a.stop()
+    assert a.terms[0].cancelled
+    assert a.terms[0].ended is not None
+    assert a.terms[0].stopped_callback is not None
+    taken_at = await eventually(lambda: b.leading, MAX_CANDIDATE_WAIT + SLACK, "b")
+    assert taken_at - stopped_at < MAX_CANDIDATE_WAIT + SLACK < 10.0
+    assert_no_overlap(a, b)
+
+    spec = await read_lease_spec(await new_client())
+    assert spec["holderIdentity"] == "b"
+    assert spec["leaseTransitions"] == 1
+    assert spec["leaseDurationSeconds"] == 10
+
+
+async def test_release_clears_the_holder(
+    new_client: ClientFactory, candidates: list[Candidate]
+) -> None:
+    a = await start(candidates, new_client, "a")
+    await eventually(lambda: a.leading, SLACK, "a to lead")
+    await a.stop()
+    assert not a.elector.is_leader
+    spec = await read_lease_spec(await new_client())
+    assert spec["holderIdentity"] == ""
+    assert spec["leaseDurationSeconds"] == 1
+    assert spec["leaseTransitions"] == 0
+
+
+async def test_a_dead_leader_is_replaced_only_after_the_lease_duration(
+    new_client: ClientFactory, candidates: list[Candidate]
+) -> None:
+    a = await start(candidates, new_client, "a", release_on_cancel=False)
+    await eventually(lambda: a.leading, SLACK, "a to lead")
+    # Two followers race for the expired lease: one PUT wins, the other gets 409 Conflict.
+    b = await start(candidates, new_client, "b")
+    c = await start(candidates, new_client, "c")
+    await eventually(
+        lambda: b.elector.leader_identity == c.elector.leader_identity == "a",
+        SLACK,
+        "b and c to observe a",
+    )
+
+    died_at = await a.stop()  # no release: the lease still names a
+    spec = await read_lease_spec(await new_client())
+    assert spec["holderIdentity"] == "a"
+
+    taken_at = await eventually(
+        lambda: b.leading or c.leading, LEASE_DURATION + MAX_CANDIDATE_WAIT + SLACK, "a successor"
+    )
+    # a renewed at most one retry period before dying; b waits a full lease from then.
+    assert taken_at - died_at >= LEASE_DURATION - RETRY_PERIOD - 0.1
+    successor, other = (b, c) if b.leading else (c, b)
+    # The loser keeps following: it observes the winner and does not lead for a while.
+    await eventually(
+        lambda: other.elector.leader_identity == successor.identity, SLACK, "the loser to observe"
+    )
+    assert not other.terms
+    assert_no_overlap(a, b, c)
+    spec = await read_lease_spec(await new_client())
+    assert spec["holderIdentity"] == successor.identity
+    assert spec["leaseTransitions"] == 1
+
+
+async def test_two_candidates_never_lead_at_once_and_transitions_count_holder_changes(
+    new_client: ClientFactory, candidates: list[Candidate]
+) -> None:
+    both_led = False
+
+    async def sample() -> None:
+        nonlocal both_led
+        while True:
+            if sum(c.elector.is_leader for c in candidates) > 1:
+                both_led = True
+            await asyncio.sleep(0.005)
+
+    sampler = asyncio.create_task(sample())
+    try:
+        a = await start(candidates, new_client, "a")
+        b = await start(candidates, new_client, "b")
+        await eventually(lambda: a.leading or b.leading, SLACK, "a leader")
+        holders: list[str] = []
+        # Three hand-overs: stop the leader, wait for the other, restart the stopped one.
+        for _ in range(3):
+            leader, follower = (a, b) if a.leading else (b, a)
+            holders.append(leader.identity)
+            await leader.stop()
+            await eventually(
+                follower.leads,
+                MAX_CANDIDATE_WAIT + SLACK,
+                f"{follower.identity} to take over",
+            )
+            leader.start()
+        holders.append(a.identity if a.leading else b.identity)
+    finally:
+        sampler.cancel()
+        await asyncio.wait({sampler})
+    assert not both_led
+    assert_no_overlap(a, b)
+    assert all(x != y for x, y in itertools.pairwise(holders))
+    assert len(a.terms) + len(b.terms) == 4
+    spec = await read_lease_spec(await new_client())
+    assert spec["holderIdentity"] == holders[-1]
+    assert spec["leaseTransitions"] == 3
+
+
+async def test_a_leader_that_cannot_reach_the_api_steps_down_within_the_renew_deadline(
+    new_client: ClientFactory, candidates: list[Candidate], kube_api: aiohttp.ClientSession
+) -> None:
+    a = await start(candidates, new_client, "a")
+    await eventually(lambda: a.leading, SLACK, "a to lead")
+    await eventually(lambda: a.terms[0].started < time.monotonic() - 0.5, SLACK, "a settled")
+
+    async with kube_api.post("/kubesim/pause") as response:
+        assert response.status == 200
+    paused_at = time.monotonic()
+    term = a.terms[0]
+    stepped_down_at = await eventually(
+        lambda: term.stopped_callback is not None, RENEW_DEADLINE + SLACK, "a to step down"
+    )
+    assert not a.elector.is_leader
+    assert term.cancelled
+    assert term.ended is not None
+    assert term.stopped_callback is not None
+    assert term.ended <= term.stopped_callback
+    # The deadline runs from the last renewal sent (at most one retry period before the
+    # pause), and a must have stopped before the lease could expire for anybody else.
+    assert stepped_down_at - paused_at <= RENEW_DEADLINE + 0.2
+    assert stepped_down_at - paused_at >= RENEW_DEADLINE - RETRY_PERIOD - 0.2
+    assert term.ended - paused_at < LEASE_DURATION - RETRY_PERIOD
+
+    async with kube_api.post("/kubesim/resume") as response:
+        assert response.status == 200
+    # Still the recorded holder, a takes its own lease back: no transition.
+    await eventually(lambda: len(a.terms) == 2, MAX_CANDIDATE_WAIT + SLACK, "a to lead again")
+    spec = await read_lease_spec(await new_client())
+    assert spec["holderIdentity"] == "a"
+    assert spec["leaseTransitions"] == 0
+    assert_no_overlap(a)
+
+
+async def test_a_leader_that_sees_another_holder_steps_down(
+    new_client: ClientFactory, candidates: list[Candidate]
+) -> None:
+    a = await start(candidates, new_client, "a")
+    await eventually(lambda: a.leading, SLACK, "a to lead")
+    intruder = await new_client()
+    lease = await intruder.request("GET", f"{LEASES_PATH}/{LEASE}")
+    lease["spec"] = {**lease["spec"], "holderIdentity": "intruder", "leaseDurationSeconds": 60}
+    await intruder.request("PUT", f"{LEASES_PATH}/{LEASE}", body=lease)
+
+    await eventually(
+        lambda: a.terms[0].stopped_callback is not None, RETRY_PERIOD + SLACK, "a to step down"
+    )
+    assert not a.elector.is_leader
+    assert a.terms[0].cancelled
+    assert a.elector.leader_identity == "intruder"
+
+
+async def test_expiry_ignores_the_timestamps_in_the_record(
+    new_client: ClientFactory, candidates: list[Candidate]
+) -> None:
+    # A lease whose holder "renewed" in 2000: by wall clocks it expired long ago, but a
+    # candidate must still wait the holder's duration from its own first observation.
+    client = await new_client()
+    stale = "2000-01-01T00:00:00.000000Z"
+    body = {
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "metadata": {"name": LEASE, "namespace": NAMESPACE},
+        "spec": {
+            "holderIdentity": "ghost",
+            "leaseDurationSeconds": 2,
+            "acquireTime": stale,
+            "renewTime": stale,
+            "leaseTransitions": 7,
+        },
+    }
+    await client.request("POST", LEASES_PATH, body=body)
+    started_at = time.monotonic()
+    a = await start(candidates, new_client, "a")
+    led_at = await eventually(lambda: a.leading, 2.0 + MAX_CANDIDATE_WAIT + SLACK, "a to lead")
+    assert led_at - started_at >= 2.0
+    spec = await read_lease_spec(client)
+    assert spec["holderIdentity"] == "a"
+    assert spec["leaseTransitions"] == 8
+    assert spec["acquireTime"] != stale
+
+
+async def test_expiry_is_judged_by_the_injected_monotonic_clock(
+    new_client: ClientFactory, candidates: list[Candidate]
+) -> None:
+    # The holder promised 100 s and renewed "now" by wall clock; only our clock moves on.
+    client = await new_client()
+    now = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
+    body = {
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "metadata": {"name": LEASE, "namespace": NAMESPACE},
+        "spec": {"holderIdentity": "ghost", "leaseDurationSeconds": 100, "renewTime": now},
+    }
+    await client.request("POST", LEASES_PATH, body=body)
+    fake_now = 1000.0
+    a = await start(candidates, new_client, "a", clock=lambda: fake_now)
+    await eventually(lambda: a.elector.leader_identity == "ghost", SLACK, "a to observe ghost")
+    assert not a.elector.is_leader
+    fake_now += 101.0
+    await eventually(lambda: a.leading, MAX_CANDIDATE_WAIT + SLACK, "a to lead")
+    spec = await read_lease_spec(client)
+    assert spec["holderIdentity"] == "a"
+    assert spec["leaseTransitions"] == 1
+
+
+async def test_leader_work_that_fails_gives_the_lease_up_and_competes_again(
+    new_client: ClientFactory, candidates: list[Candidate]
+) -> None:
+    a = await start(candidates, new_client, "a", fail_first_terms=1)
+    await eventually(lambda: len(a.terms) == 2, 2 * MAX_CANDIDATE_WAIT + SLACK, "a second term")
+    first = a.terms[0]
+    assert first.ended is not None
+    assert first.stopped_callback is not None
+    assert first.stopped_callback <= a.terms[1].started
+    await eventually(lambda: a.leading, SLACK, "a to lead")
+    # The failed term released the lease (holder ""), so taking it again is a transition.
+    spec = await read_lease_spec(await new_client())
+    assert spec["holderIdentity"] == "a"
+    assert spec["leaseTransitions"] == 1
+
+
+async def test_on_stopped_leading_is_optional(new_client: ClientFactory) -> None:
+    client = await new_client()
+    elector = LeaderElector(
+        client,
+        namespace=NAMESPACE,
+        name=LEASE,
+        identity="solo",
+        lease_duration=LEASE_DURATION,
+        renew_deadline=RENEW_DEADLINE,
+        retry_period=RETRY_PERIOD,
+    )
+    working = asyncio.Event()
+
+    async def work() -> None:
+        working.set()
+        await asyncio.Event().wait()
+
+    task = asyncio.create_task(elector.run(work))
+    try:
+        await asyncio.wait_for(working.wait(), SLACK)
+        assert elector.is_leader
+    finally:
+        task.cancel()
+        await asyncio.wait({task}, timeout=5)
+    assert task.cancelled()
+    assert not elector.is_leader
+    assert elector.leader_identity is None  # it released the lease
+    spec = await read_lease_spec(client)
+    assert spec["holderIdentity"] == ""

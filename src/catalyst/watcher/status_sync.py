@@ -6,12 +6,17 @@ every change it sees into an evaluation of the environment the object belongs to
 1. An informer callback (or a timer, or a change in the database) marks the environment
    *dirty*. Marking is cheap and coalesces: ten pod updates of one environment before the
    worker gets to it cost one evaluation.
-2. The worker takes dirty environments in arrival order, reads the record (and the
-   inventory, only when a new revision was applied) from the database, builds the
-   environment's snapshot from the cache (no cluster request), and hands it to
+2. The worker takes dirty environments in arrival order, takes the record it last read
+   or wrote (re-reading it only when the database poll saw another writer change the
+   row, or a write found it stale) and the inventory (re-read only when a new revision
+   was applied), builds the environment's snapshot from the cache (no cluster request),
+   and hands it to
    :meth:`StatusService.apply_observation` — the same rules and state machine
    ``?latestStatus=1`` uses. Writes happen only when something changed, with the
-   status-change row in the same transaction.
+   status-change row in the same transaction, so an event that changes nothing an
+   environment's status depends on costs no database round trip at all. Writes carry the
+   record's version: a record another writer changed in the meantime is refused
+   (`StaleRecord`), re-read and re-evaluated.
 3. The verdict's ``next_evaluation_at`` (a crash-loop window ending, a timeout) becomes a
    timer that marks the environment dirty again, so time-based rules fire without events.
 
@@ -44,7 +49,7 @@ from catalyst.domain import StatusThresholds
 from catalyst.service.status import WATCHER_SOURCE, StatusService, observation_for
 from catalyst.store.environments import EnvironmentRepository
 from catalyst.store.errors import StaleRecord
-from catalyst.store.records import Inventory
+from catalyst.store.records import EnvironmentRecord, Inventory
 from catalyst.watcher import metrics
 from catalyst.watcher.cluster_cache import ClusterCache
 from catalyst.watcher.informer import DeletedFinalStateUnknown
@@ -92,6 +97,8 @@ class StatusSync:
         self._wakeup = asyncio.Event()
         self._timers: dict[int, asyncio.TimerHandle] = {}
         self._known_versions: dict[int, int] = {}
+        # the record as last read or written; valid while its version is the known one
+        self._records: dict[int, EnvironmentRecord] = {}
         self._inventories: dict[int, tuple[int | None, Inventory]] = {}
         self._stale_since: float | None = None
         self._stale_credit: dict[int, float] = {}
@@ -188,7 +195,7 @@ class StatusSync:
     async def evaluate(self, env_id: int, first_seen: float | None = None) -> None:
         """Evaluate one environment from the cache and store the outcome if it changed."""
         for _ in range(_MAX_ATTEMPTS):
-            record = await self._environments.get(env_id)
+            record = await self._record(env_id)
             if record is None:
                 self._forget(env_id)
                 return
@@ -203,12 +210,14 @@ class StatusSync:
                     stale_for=timedelta(seconds=credit) if credit else None,
                 )
             except StaleRecord:
+                self._records.pop(env_id, None)
                 if credit:
                     self._stale_credit[env_id] = credit
                 continue  # another writer got there first: read again and re-evaluate
             self.evaluations += 1
             stored = observed.record
             self._known_versions[env_id] = stored.version
+            self._records[env_id] = stored
             if observed.changed:
                 metrics.STATUS_TRANSITIONS.labels(
                     stored.status, stored.failure_kind or "none"
@@ -219,6 +228,16 @@ class StatusSync:
             return
         logger.warning("watcher: environment %s kept changing under evaluation", env_id)
         self.mark_dirty(env_id)
+
+    async def _record(self, env_id: int) -> EnvironmentRecord | None:
+        """The environment's record: cached unless another writer changed the row since."""
+        cached = self._records.get(env_id)
+        if cached is not None and cached.version == self._known_versions.get(env_id):
+            return cached
+        record = await self._environments.get(env_id)
+        if record is not None:
+            self._records[env_id] = record
+        return record
 
     async def _inventory(self, env_id: int, applied_revision: int | None) -> Inventory:
         """The environment's inventory, re-read only when a new revision was applied (the
@@ -243,6 +262,7 @@ class StatusSync:
         if timer is not None:
             timer.cancel()
         self._known_versions.pop(env_id, None)
+        self._records.pop(env_id, None)
         self._inventories.pop(env_id, None)
         self._stale_credit.pop(env_id, None)
 

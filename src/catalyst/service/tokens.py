@@ -3,15 +3,27 @@
 Guarantees: the plaintext token is returned once, at creation, and never stored — the
 store keeps only its SHA-256 digest (`catalyst.store.tokens`). Tokens are URL-safe random
 strings with 256 bits of entropy.
+
+Every API request authenticates, so a recognised token is remembered for `CACHE_SECONDS`
+(per process, keyed by the token's digest, at most `CACHE_SIZE` tokens): a request then
+costs no token query. The price: a token deleted from the database keeps working for up
+to that long on replicas that saw it just before. Unknown tokens are never remembered, so
+a new token works at once.
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from catalyst.service.caller import Caller
 from catalyst.store.tokens import TokenRepository
+
+CACHE_SECONDS = 5.0
+CACHE_SIZE = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,8 +39,17 @@ class IssuedToken:
 class TokenService:
     """Creates and authenticates API tokens."""
 
-    def __init__(self, tokens: TokenRepository) -> None:
+    def __init__(
+        self,
+        tokens: TokenRepository,
+        *,
+        cache_seconds: float = CACHE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._tokens = tokens
+        self._cache_seconds = cache_seconds
+        self._clock = clock
+        self._recognised: dict[bytes, tuple[float, Caller]] = {}  # digest -> (until, caller)
 
     async def create(self, name: str, *, admin: bool = False) -> IssuedToken:
         """Create a token; raises `catalyst.store.errors.TokenNameTaken` if the name is used."""
@@ -38,7 +59,20 @@ class TokenService:
 
     async def authenticate(self, token: str) -> Caller | None:
         """The caller a token belongs to, or None for an unknown token."""
+        digest = hashlib.sha256(token.encode()).digest()
+        now = self._clock()
+        remembered = self._recognised.get(digest)
+        if remembered is not None and remembered[0] > now:
+            return remembered[1]
         record = await self._tokens.find_by_token(token)
         if record is None:
+            self._recognised.pop(digest, None)
             return None
-        return Caller(token_id=record.id, name=record.name, admin=record.admin)
+        caller = Caller(token_id=record.id, name=record.name, admin=record.admin)
+        if self._cache_seconds > 0:
+            if len(self._recognised) >= CACHE_SIZE:
+                self._recognised = {k: v for k, v in self._recognised.items() if v[0] > now}
+                if len(self._recognised) >= CACHE_SIZE:
+                    self._recognised.pop(next(iter(self._recognised)))
+            self._recognised[digest] = (now + self._cache_seconds, caller)
+        return caller

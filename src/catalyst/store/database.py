@@ -24,8 +24,8 @@ Guarantees and the awkward cases:
 - MariaDB: connections use utf8mb4 and READ COMMITTED, like PostgreSQL's default, so
   optimistic locking and the inventory rewrite behave the same on both servers (and
   InnoDB takes no gap locks that could deadlock two unrelated environments).
-- Pooled connections are pinged before use (a database restart or MariaDB's idle timeout
-  costs a reconnect, not a failed request) and recycled after 30 minutes.
+- Pooled server connections are pinged before use (a database restart or MariaDB's idle
+  timeout costs a reconnect, not a failed request) and recycled after 30 minutes.
 """
 
 from __future__ import annotations
@@ -164,7 +164,9 @@ def _normalise_url(url: URL) -> URL:
 def _create_engine(url: URL, *, pool_size: int, max_overflow: int) -> AsyncEngine:
     backend = url.get_backend_name()
     options: dict[str, Any] = {
-        "pool_pre_ping": True,
+        # Servers restart and drop idle connections; a SQLite file does neither, and there
+        # each ping would cost four more trips to aiosqlite's thread.
+        "pool_pre_ping": backend != "sqlite",
         "json_serializer": json_codec.dumps,
         "json_deserializer": json_codec.loads,
     }

@@ -6,7 +6,9 @@ every change it sees into an evaluation of the environment the object belongs to
 1. An informer callback (or a timer, or a change in the database) marks the environment
    *dirty*. Marking is cheap and coalesces: ten pod updates of one environment before the
    worker gets to it cost one evaluation.
-2. The worker takes dirty environments in arrival order, takes the record it last read
+2. A few workers (``workers``, like client-go's controller workers) take dirty
+   environments in arrival order, never two workers the same environment; each takes the
+   record it last read
    or wrote (re-reading it only when the database poll saw another writer change the
    row, or a write found it stale) and the inventory (re-read only when a new revision
    was applied), builds the environment's snapshot from the cache (no cluster request),
@@ -56,6 +58,9 @@ from catalyst.watcher.informer import DeletedFinalStateUnknown
 
 logger = logging.getLogger(__name__)
 
+DEFAULT_WORKERS = 4
+"""Evaluations in flight at once. Each one waits on database round trips more than it
+computes, so a few in parallel keep up with event bursts the single one fell behind on."""
 ENVIRONMENT_LABEL = "catalyst.io/environment-id"
 _MAX_ATTEMPTS = 5
 
@@ -82,8 +87,11 @@ class StatusSync:
         poll_interval: float = 1.0,
         resync_period: float = 60.0,
         sync_timeout: float = 60.0,
+        workers: int = DEFAULT_WORKERS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, not {workers}")
         self.cache = cache
         self._environments = environments
         self._status = status
@@ -91,9 +99,11 @@ class StatusSync:
         self._poll_interval = poll_interval
         self._resync_period = resync_period
         self._sync_timeout = sync_timeout
+        self._workers = workers
         self._clock = clock
         # env id -> monotonic time of the oldest event not yet evaluated (dict keeps order)
         self._dirty: dict[int, float] = {}
+        self._in_flight: set[int] = set()  # being evaluated by a worker now
         self._wakeup = asyncio.Event()
         self._timers: dict[int, asyncio.TimerHandle] = {}
         self._known_versions: dict[int, int] = {}
@@ -101,6 +111,7 @@ class StatusSync:
         self._records: dict[int, EnvironmentRecord] = {}
         self._inventories: dict[int, tuple[int | None, Inventory]] = {}
         self._stale_since: float | None = None
+        self._stale_recheck: asyncio.TimerHandle | None = None
         self._stale_credit: dict[int, float] = {}
         self.evaluations = 0
         self.synced = asyncio.Event()
@@ -145,34 +156,52 @@ class StatusSync:
                 )
             await self._poll_database()  # every live environment starts dirty
             async with asyncio.TaskGroup() as tasks:
-                tasks.create_task(self._work(), name="status-sync worker")
+                for n in range(self._workers):
+                    tasks.create_task(self._work(), name=f"status-sync worker {n}")
                 tasks.create_task(self._poll_loop(), name="status-sync db poll")
                 tasks.create_task(self._resync_loop(), name="status-sync resync")
         finally:
             for timer in self._timers.values():
                 timer.cancel()
             self._timers.clear()
+            if self._stale_recheck is not None:
+                self._stale_recheck.cancel()
+                self._stale_recheck = None
             await self.cache.stop()
 
     async def _work(self) -> None:
         while True:
-            await self._wakeup.wait()
-            self._wakeup.clear()
-            if self._hold_while_stale():
+            item = None if self._hold_while_stale() else self._next_dirty()
+            if item is None:
+                if not self._dirty and not self._in_flight and not self.is_stale():
+                    self.synced.set()
+                self._wakeup.clear()
+                await self._wakeup.wait()
                 continue
-            while self._dirty:
-                env_id, first_seen = next(iter(self._dirty.items()))
+            env_id, first_seen = item
+            self._in_flight.add(env_id)
+            try:
+                await self.evaluate(env_id, first_seen)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("watcher: evaluating environment %s failed", env_id)
+            finally:
+                self._in_flight.discard(env_id)
+            if env_id in self._dirty:
+                self._wakeup.set()  # marked again meanwhile; it was skipped while in flight
+
+    def _next_dirty(self) -> tuple[int, float] | None:
+        """The oldest dirty environment no worker is evaluating, taken off the dirty set."""
+        for env_id, first_seen in self._dirty.items():
+            if env_id not in self._in_flight:
                 del self._dirty[env_id]
-                try:
-                    await self.evaluate(env_id, first_seen)
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    logger.exception("watcher: evaluating environment %s failed", env_id)
-                if self.is_stale():
-                    break
-            if not self._dirty and not self.is_stale() and self.cache.has_synced():
-                self.synced.set()
+                return env_id, first_seen
+        return None
+
+    def _recheck_staleness(self) -> None:
+        self._stale_recheck = None
+        self._wakeup.set()
 
     def _hold_while_stale(self) -> bool:
         """True (and wakes again later) while data is stale; credits the stale time after."""
@@ -181,7 +210,10 @@ class StatusSync:
                 logger.warning("watcher: cluster data is stale; statuses are frozen")
             if self._stale_since is None:
                 self._stale_since = self._clock()
-            asyncio.get_running_loop().call_later(0.5, self._wakeup.set)
+            if self._stale_recheck is None:  # one timer for all workers
+                self._stale_recheck = asyncio.get_running_loop().call_later(
+                    0.5, self._recheck_staleness
+                )
             return True
         if self._stale_since is not None:
             stale_for = self._clock() - self._stale_since

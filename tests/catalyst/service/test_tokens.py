@@ -1,0 +1,56 @@
+"""TokenService: recognised tokens are remembered briefly, unknown ones never."""
+
+from __future__ import annotations
+
+from catalyst.service.tokens import CACHE_SECONDS, TokenService
+from catalyst.store import Database, TokenRepository
+from catalyst.store.records import TokenRecord
+
+
+class CountingTokens(TokenRepository):
+    def __init__(self, database: Database) -> None:
+        super().__init__(database)
+        self.lookups = 0
+
+    async def find_by_token(self, token: str) -> TokenRecord | None:
+        self.lookups += 1
+        return await super().find_by_token(token)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_recognised_token_is_not_looked_up_again_until_the_cache_expires(
+    database: Database,
+) -> None:
+    tokens, clock = CountingTokens(database), Clock()
+    service = TokenService(tokens, clock=clock)
+    issued = await service.create("ci", admin=True)
+
+    first = await service.authenticate(issued.token)
+    second = await service.authenticate(issued.token)
+    assert first is not None
+    assert first == second
+    assert first.admin
+    assert tokens.lookups == 1
+
+    await tokens.delete("ci")
+    assert await service.authenticate(issued.token) == first  # within CACHE_SECONDS
+    clock.now += CACHE_SECONDS + 0.1
+    assert await service.authenticate(issued.token) is None
+    assert tokens.lookups == 2
+
+
+async def test_an_unknown_token_is_asked_for_every_time_so_a_new_token_works_at_once(
+    database: Database,
+) -> None:
+    tokens = CountingTokens(database)
+    service = TokenService(tokens, clock=Clock())
+    assert await service.authenticate("not-a-token") is None
+    assert await service.authenticate("not-a-token") is None
+    assert tokens.lookups == 2

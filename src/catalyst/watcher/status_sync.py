@@ -7,18 +7,16 @@ every change it sees into an evaluation of the environment the object belongs to
    *dirty*. Marking is cheap and coalesces: ten pod updates of one environment before the
    worker gets to it cost one evaluation.
 2. A few workers (``workers``, like client-go's controller workers) take dirty
-   environments in arrival order, never two workers the same environment; each takes the
-   record it last read
-   or wrote (re-reading it only when the database poll saw another writer change the
-   row, or a write found it stale) and the inventory (re-read only when a new revision
-   was applied), builds the environment's snapshot from the cache (no cluster request),
-   and hands it to
-   :meth:`StatusService.apply_observation` — the same rules and state machine
-   ``?latestStatus=1`` uses. Writes happen only when something changed, with the
-   status-change row in the same transaction, so an event that changes nothing an
-   environment's status depends on costs no database round trip at all. Writes carry the
-   record's version: a record another writer changed in the meantime is refused
-   (`StaleRecord`), re-read and re-evaluated.
+   environments in arrival order, never two workers the same environment. Each takes the
+   record it last read or wrote (re-read only when the database poll saw another writer
+   change the row, or a write found it stale) and the inventory (re-read only when a new
+   revision was applied), builds the environment's snapshot from the cache (no cluster
+   request), and hands it to :meth:`StatusService.apply_observation` — the same rules
+   and state machine ``?latestStatus=1`` uses. Writes happen only when something
+   changed, with the status-change row in the same transaction, so an event that changes
+   nothing an environment's status depends on costs no database round trip at all.
+   Writes carry the record's version: a record another writer changed in the meantime is
+   refused (`StaleRecord`), re-read and re-evaluated.
 3. The verdict's ``next_evaluation_at`` (a crash-loop window ending, a timeout) becomes a
    timer that marks the environment dirty again, so time-based rules fire without events.
 

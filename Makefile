@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck unit bench tools clean
+.PHONY: run test lint typecheck unit bench tools databases clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ tools:
 	  echo "kubectl not found: installing Debian's kubernetes-client"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubernetes-client; }
 
+## databases: Debian's PostgreSQL and MariaDB server packages, which the suite starts
+## throwaway servers from (skipped for a CATALYST_TEST_*_URL that is set)
+databases:
+	@./scripts/install-test-databases
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
@@ -31,7 +36,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 ## test: everything — lint, types, and the whole pytest suite
-test: $(STAMP) tools lint typecheck
+test: $(STAMP) tools databases lint typecheck
 	$(BIN)/pytest
 
 bench: $(STAMP)

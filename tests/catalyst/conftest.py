@@ -12,10 +12,11 @@ Fixtures:
 - ``empty_database_url``: the same, but always without any tables (for migration tests).
 - ``database``: a connected (migrated) ``Database`` on ``database_url``, closed afterwards.
 
-Servers: PostgreSQL ``postgresql+asyncpg://postgres@127.0.0.1:5432/test`` and MariaDB
-``mysql+aiomysql://root@127.0.0.1:3306/test``, overridable with
-``CATALYST_TEST_POSTGRES_URL`` / ``CATALYST_TEST_MARIADB_URL`` (an admin URL; only its
-database name is replaced). An unreachable server makes the tests error, never skip.
+Servers: throwaway PostgreSQL and MariaDB servers that the session starts on first use
+and removes at its end (`tests/database_servers.py`), or the servers of the admin URLs in
+``CATALYST_TEST_POSTGRES_URL`` / ``CATALYST_TEST_MARIADB_URL`` (only their database name
+is replaced). A server that cannot be started or reached makes the tests error, never
+skip.
 
 Set-up and clean-up run in a worker thread with their own event loop, so these fixtures
 work for sync and async tests alike and never touch the test's loop.
@@ -25,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import os
 import secrets
 import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
@@ -42,15 +42,9 @@ from sqlalchemy.pool import NullPool
 from catalyst.store.database import Database, sqlite_url_for
 from catalyst.store.migrate import head_revision
 from catalyst.store.schema import metadata
+from tests.database_servers import DatabaseServers
 
 BACKENDS = ("sqlite", "postgresql", "mariadb")
-SERVER_ADMIN_URLS = {
-    "postgresql": (
-        "CATALYST_TEST_POSTGRES_URL",
-        "postgresql+asyncpg://postgres@127.0.0.1:5432/test",
-    ),
-    "mariadb": ("CATALYST_TEST_MARIADB_URL", "mysql+aiomysql://root@127.0.0.1:3306/test"),
-}
 # Generous for a loaded CI machine; a refused connection fails at once anyway.
 SERVER_TIMEOUT_S = 30.0
 
@@ -76,21 +70,19 @@ def run_in_thread(make_coro: Callable[[], Coroutine[Any, Any, T]]) -> T:
     return value
 
 
-def admin_url(backend: str) -> str:
-    variable, default = SERVER_ADMIN_URLS[backend]
-    return os.environ.get(variable) or default
-
-
 class ServerDatabases:
     """One scratch database per server for this test session, created on first use."""
 
-    def __init__(self) -> None:
+    def __init__(self, servers: DatabaseServers) -> None:
+        self._servers = servers
         self._name = f"catalyst_t_{secrets.token_hex(6)}"
         self._urls: dict[str, str] = {}
 
     def url(self, backend: str) -> str:
         if backend not in self._urls:
-            self._urls[backend] = run_in_thread(functools.partial(self._create, backend))
+            # A throwaway server starts here, not under the set-up timeout of run_in_thread.
+            admin = self._servers.admin_url(backend)
+            self._urls[backend] = run_in_thread(functools.partial(self._create, backend, admin))
         return self._urls[backend]
 
     def drop_all(self) -> None:
@@ -105,8 +97,7 @@ class ServerDatabases:
         if errors:
             raise errors[0]
 
-    async def _create(self, backend: str) -> str:
-        admin = admin_url(backend)
+    async def _create(self, backend: str, admin: str) -> str:
         statement = (
             f"CREATE DATABASE {self._name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
             if backend == "mariadb"
@@ -122,7 +113,7 @@ class ServerDatabases:
             # FORCE: a test that leaked a connection must not keep the database alive.
             else f"DROP DATABASE IF EXISTS {self._name} WITH (FORCE)"
         )
-        await _execute_autocommit(admin_url(backend), statement)
+        await _execute_autocommit(self._servers.admin_url(backend), statement)
 
 
 async def _execute_autocommit(url: str, statement: str) -> None:
@@ -181,9 +172,15 @@ def _drop_all(connection: Connection) -> None:
 
 @pytest.fixture(scope="session")
 def server_databases() -> Iterator[ServerDatabases]:
-    databases = ServerDatabases()
-    yield databases
-    databases.drop_all()
+    servers = DatabaseServers()
+    databases = ServerDatabases(servers)
+    try:
+        yield databases
+    finally:
+        try:
+            databases.drop_all()
+        finally:
+            servers.stop_all()
 
 
 def _prepare_url(

@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck unit bench tools databases clean
+.PHONY: run test lint typecheck unit bench tools databases clean kube run-real
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,14 @@ $(STAMP): pyproject.toml
 ## run: the service on its embedded default (SQLite + kubesim + bundled charts)
 run: $(STAMP)
 	$(BIN)/catalyst serve
+
+## run-real: the service on SQLite against a real control plane (realkube) it starts; state
+## in var/real. Ctrl-C stops both.
+REAL := var/real
+run-real: $(STAMP) kube
+	CATALYST_DATA_DIR=$(REAL) CATALYST_KUBECONFIG=$(CURDIR)/$(REAL)/realkube.kubeconfig \
+	  $(BIN)/realkube run --kubeconfig $(REAL)/realkube.kubeconfig --data-dir $(REAL)/realkube \
+	  --rules src/catalyst/embedded/kubesim-rules.yaml -- $(BIN)/catalyst serve
 
 ## tools: outside programs the tests drive (kubectl)
 tools:
@@ -28,6 +36,11 @@ tools:
 databases:
 	@./scripts/install-test-databases
 
+## kube: the real control plane realkube runs (kube-apiserver, controller-manager, scheduler,
+## etcd, kwok, kubectl), built from tools/kube into a cache outside the clone
+kube:
+	@./scripts/build-kube
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
@@ -36,7 +49,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 ## test: everything — lint, types, and the whole pytest suite
-test: $(STAMP) tools databases lint typecheck
+test: $(STAMP) tools databases kube lint typecheck
 	$(BIN)/pytest
 
 bench: $(STAMP)

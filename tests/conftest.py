@@ -3,16 +3,21 @@
 ``kubesim`` yields a started `KubeSim` on a free 127.0.0.1 port with its
 kubeconfig in ``tmp_path``; ``kube_api`` is an aiohttp session whose base URL
 is that server, so tests write ``await kube_api.get("/api/v1/namespaces")``.
+
+``realkube`` (session) is a started realkube: a real kube-apiserver, etcd, controller
+manager, scheduler and kwok nodes (``make kube`` builds them), with Catalyst's embedded
+kubesim rules; ``realkube_namespace`` is a fresh namespace on it per test.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import aiohttp
 import pytest
 
 from kubesim.server import KubeSim
+from tests.realkube.harness import RealKubeThread
 
 
 @pytest.fixture
@@ -30,3 +35,31 @@ async def kube_api(kubesim: KubeSim) -> AsyncIterator[aiohttp.ClientSession]:
     timeout = aiohttp.ClientTimeout(total=30)
     async with aiohttp.ClientSession(base_url=kubesim.url, timeout=timeout) as session:
         yield session
+
+
+# ---------------------------------------------------------------------------- realkube
+# A real control plane (built by `make kube`) for the whole session: it takes a while to
+# start, so tests share it and isolate themselves in namespaces of their own.
+
+
+@pytest.fixture(scope="session")
+def realkube(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealKubeThread]:
+    """A started realkube running Catalyst's embedded kubesim rules; stopped at session end."""
+    base = tmp_path_factory.mktemp("realkube")
+    cluster = RealKubeThread(base / "kubeconfig", base / "data")
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def realkube_namespace(realkube: RealKubeThread, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh namespace on the session's realkube, deleted (without waiting) after the test."""
+    prefix = "rk-" + "".join(ch for ch in request.node.name.lower() if ch.isalnum())[:30]
+    name = realkube.new_namespace(prefix)
+    try:
+        yield name
+    finally:
+        realkube.delete_namespace(name)

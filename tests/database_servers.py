@@ -36,6 +36,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,7 +147,14 @@ def start_postgresql(server_options: Sequence[str] = ()) -> ThrowawayServer:
         postgres_options=" ".join(options),
         timeout=SERVER_TIMEOUT_S,
     )
-    _start_or_explain(executor.start, "PostgreSQL", directory, log, executor.stop)
+
+    def start() -> None:
+        executor.start()
+        # The executor's check is that the port accepts connections, which PostgreSQL does
+        # while it still answers "the database system is starting up": wait for ready.
+        _wait_until_ready(pg_ctl.with_name("pg_isready"), port)
+
+    _start_or_explain(start, "PostgreSQL", directory, log, executor.stop)
     return ThrowawayServer(
         backend="postgresql",
         admin_url=f"postgresql+asyncpg://postgres@{HOST}:{port}/postgres",
@@ -310,6 +318,23 @@ def _write_run_as_wrapper(directory: Path, user: str, program: Path) -> Path:
     wrapper.write_text(f'#!/bin/sh\ncd /\nexec runuser -u {user} -- {program} "$@"\n')
     wrapper.chmod(0o755)
     return wrapper
+
+
+def _wait_until_ready(pg_isready: Path, port: int) -> None:
+    """Return once the server accepts sessions; raise after SERVER_TIMEOUT_S."""
+    command = [str(pg_isready), "--host", HOST, "--port", str(port), "--username", "postgres"]
+    command += ["--dbname", "postgres", "--timeout", "2"]
+    deadline = time.monotonic() + SERVER_TIMEOUT_S
+    while True:
+        # 0: accepting; 1: rejecting (starting up); 2: no answer; 3: bad arguments.
+        result = subprocess.run(command, capture_output=True, timeout=SERVER_TIMEOUT_S)
+        if result.returncode == 0:
+            return
+        if result.returncode == 3 or time.monotonic() > deadline:
+            raise subprocess.CalledProcessError(
+                result.returncode, command, result.stdout, result.stderr
+            )
+        time.sleep(0.1)
 
 
 def _run(command: list[str]) -> None:

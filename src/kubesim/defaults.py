@@ -16,11 +16,8 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from typing import Any
 
-from kubesim.resources import ResourceType
-
-Obj = dict[str, Any]
+from kubesim.resources import Obj, ResourceType
 
 
 def _with(parent: Obj, key: str) -> Obj:

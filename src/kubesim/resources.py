@@ -16,6 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
+
+Obj = dict[str, Any]
+"""One Kubernetes object of any kind, as decoded JSON (kubesim's one alias for it)."""
 
 ALL_VERBS: tuple[str, ...] = (
     "create",

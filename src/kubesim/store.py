@@ -33,18 +33,16 @@ import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
 from kubesim.defaults import apply_defaults
-from kubesim.errors import ApiError, conflict, forbidden, invalid, not_found
-from kubesim.resources import NAMESPACE_TYPE, ResourceType
+from kubesim.errors import ApiError, already_exists, conflict, forbidden, invalid, not_found
+from kubesim.resources import NAMESPACE_TYPE, Obj, ResourceType
+from kubesim.timestamps import now_rfc3339
 
 log = logging.getLogger(__name__)
-
-Obj = dict[str, Any]
 
 # Server-owned metadata a client cannot set on create.
 _SERVER_META = ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "generation")
@@ -75,11 +73,6 @@ class Event:
 
 
 Listener = Callable[[Event], None]
-
-
-def now_rfc3339() -> str:
-    """Second-precision UTC timestamp as Kubernetes writes it."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def deep_copy(obj: Obj) -> Obj:
@@ -221,11 +214,7 @@ class Store:
             meta.pop("namespace", None)
             namespace = None
         if self.get(rt, namespace, name) is not None:
-            raise ApiError(
-                "AlreadyExists",
-                f'{rt.group_resource} "{name}" already exists',
-                details={"name": name, "group": rt.group, "kind": rt.plural},
-            )
+            raise already_exists(rt.plural, name, group=rt.group)
         self._apply_create_defaults(rt, new)
         self._apply_write_defaults(rt, new)
         meta["uid"] = str(uuid.uuid4())

@@ -19,13 +19,12 @@ Terminating, a waiting/terminated container's reason, init-container progress as
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import Any
 
-if TYPE_CHECKING:
-    from kubesim.resources import ResourceType
+from kubesim.resources import Obj, ResourceType
+from kubesim.timestamps import parse_time, utc_now
 
-Obj = Mapping[str, Any]
 Cell = str | int
 Column = tuple[str, str, int, str]  # (name, type, priority, format)
 Printer = tuple[tuple[Column, ...], Callable[[Obj, datetime], list[Cell]]]
@@ -49,16 +48,6 @@ def _get(obj: Any, *path: str) -> Any:
             return None
         obj = obj.get(part)
     return obj
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def human_duration(seconds: float) -> str:
@@ -94,7 +83,7 @@ def human_duration(seconds: float) -> str:
 
 
 def _since(value: Any, now: datetime) -> str:
-    when = _parse_time(value)
+    when = parse_time(value)
     if when is None:
         return "<unknown>"
     return human_duration((now - when).total_seconds())
@@ -188,7 +177,7 @@ def _pod_status(pod: Obj) -> tuple[str, int, int, int, str]:
         has_running = False
         for cs in reversed(status.get("containerStatuses") or []):
             restarts += _int(cs.get("restartCount"))
-            finished = _parse_time(_get(cs, "lastState", "terminated", "finishedAt"))
+            finished = parse_time(_get(cs, "lastState", "terminated", "finishedAt"))
             if finished and (last_restart is None or finished > last_restart):
                 last_restart = finished
             state = cs.get("state") or {}
@@ -217,7 +206,7 @@ def _pod_status(pod: Obj) -> tuple[str, int, int, int, str]:
         reason = "Unknown" if status.get("reason") == "NodeLost" else "Terminating"
     suffix = ""
     if last_restart is not None:
-        suffix = f" ({human_duration((datetime.now(UTC) - last_restart).total_seconds())} ago)"
+        suffix = f" ({human_duration((utc_now() - last_restart).total_seconds())} ago)"
     return reason, ready, total, restarts, suffix
 
 
@@ -407,8 +396,8 @@ def _job_row(obj: Obj, now: datetime) -> list[Cell]:
         completions_cell = (
             f"{succeeded}/1 of {parallelism}" if parallelism > 1 else f"{succeeded}/1"
         )
-    start = _parse_time(status.get("startTime"))
-    end = _parse_time(status.get("completionTime"))
+    start = parse_time(status.get("startTime"))
+    end = parse_time(status.get("completionTime"))
     duration = "" if start is None else human_duration(((end or now) - start).total_seconds())
     return [
         _name(obj),
@@ -767,7 +756,7 @@ def to_table(
 ) -> dict[str, Any]:
     """Render ``objs`` (all of type ``rt``) as a ``meta.k8s.io/v1`` Table."""
     columns, render = _PRINTERS.get((rt.group, rt.kind), _GENERIC)
-    now = datetime.now(UTC)
+    now = utc_now()
     rows: list[dict[str, Any]] = []
     for obj in objs:
         row: dict[str, Any] = {"cells": render(obj, now)}

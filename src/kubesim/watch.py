@@ -35,8 +35,8 @@ from typing import Any
 import orjson
 
 from kubesim.errors import ApiError, expired
-from kubesim.resources import ResourceType
-from kubesim.store import Event, Obj, Store
+from kubesim.resources import Obj, ResourceType
+from kubesim.store import Event, Store
 
 Predicate = Callable[[Obj], bool]
 # Renders one event as a wire line for watchers that want another format (Table).

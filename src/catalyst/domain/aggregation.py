@@ -164,6 +164,26 @@ def _context_timeout(
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class _Decision:
+    """What the fold decides: a verdict without the resource list."""
+
+    status: EnvironmentStatus
+    reason: str
+    message: str
+    next_at: datetime | None = None
+    fully_deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _ResourceEvaluations:
+    statuses: list[ResourceStatus]
+    """One per inventory object, in `failure_order`."""
+    memory: dict[str, ResourceMemory]
+    recheck_at: datetime | None
+    """The earliest instant a pod or object threshold could change a status."""
+
+
 def evaluate_environment(
     observation: EnvironmentObservation,
     memory: EnvironmentMemory | None,
@@ -174,6 +194,53 @@ def evaluate_environment(
     """The verdict for one environment and the memory to keep; see the module docstring."""
     memory = _carry_memory(memory or EnvironmentMemory(), observation, now)
     deleting = observation.deletion_requested or observation.lifecycle is Lifecycle.DELETING
+    evaluations = _evaluate_resources(
+        observation, memory, deleting=deleting, now=now, thresholds=thresholds
+    )
+    statuses = evaluations.statuses
+    memory.resources = evaluations.memory
+    all_current = (
+        bool(statuses)
+        and observation.apply_confirmed
+        and all(s.state is ResourceState.CURRENT for s in statuses)
+    )
+    memory.not_current_since = (
+        None
+        if all_current
+        else (memory.not_current_since or _not_current_fallback(observation, now))
+    )
+
+    if deleting:
+        decision = _deletion(observation, statuses)
+    elif (failure := _failure(observation, statuses)) is not None:
+        decision = failure
+    elif all_current:
+        decision = _Decision(EnvironmentStatus.RUNNING, "AllResourcesCurrent", "")
+    else:
+        decision = _not_running(
+            observation, memory, statuses, evaluations.recheck_at, now=now, thresholds=thresholds
+        )
+    next_at = decision.next_at
+    verdict = Verdict(
+        status=decision.status,
+        reason=decision.reason,
+        message=decision.message,
+        resources=statuses,
+        next_evaluation_at=next_at if next_at is not None and next_at > now else None,
+        fully_deleted=decision.fully_deleted,
+    )
+    return verdict, memory
+
+
+def _evaluate_resources(
+    observation: EnvironmentObservation,
+    memory: EnvironmentMemory,
+    *,
+    deleting: bool,
+    now: datetime,
+    thresholds: StatusThresholds,
+) -> _ResourceEvaluations:
+    """Step 1: every inventory object judged by `resource_rules`, in the reporting order."""
     ctx = RuleContext(
         lifecycle=observation.lifecycle,
         deletion_requested=deleting,
@@ -196,72 +263,75 @@ def evaluate_environment(
         statuses.append(evaluation.status)
         resource_memory[ref.key] = evaluation.memory
         recheck_at = earliest(recheck_at, evaluation.recheck_at)
-    memory.resources = resource_memory
+    return _ResourceEvaluations(statuses, resource_memory, recheck_at)
 
-    all_current = (
-        bool(statuses)
-        and observation.apply_confirmed
-        and all(s.state is ResourceState.CURRENT for s in statuses)
-    )
-    memory.not_current_since = (
-        None
-        if all_current
-        else (memory.not_current_since or _not_current_fallback(observation, now))
-    )
 
-    def verdict(
-        status: EnvironmentStatus,
-        reason: str,
-        message: str,
-        next_at: datetime | None = None,
-        fully_deleted: bool = False,
-    ) -> tuple[Verdict, EnvironmentMemory]:
-        future = next_at if next_at is not None and next_at > now else None
-        return Verdict(status, reason, message, statuses, future, fully_deleted), memory
+def _deletion(observation: EnvironmentObservation, statuses: list[ResourceStatus]) -> _Decision:
+    """Rule 1: `deleting`, fully deleted once no object is left and the namespace is gone."""
+    remaining = [s for s in statuses if s.state is not ResourceState.NOT_FOUND]
+    gone = not remaining and observation.namespace_exists is False
+    message = f"{len(remaining)} objects remaining" if remaining else "objects deleted"
+    return _Decision(EnvironmentStatus.DELETING, "Deleting", message, fully_deleted=gone)
 
-    if deleting:
-        remaining = [s for s in statuses if s.state is not ResourceState.NOT_FOUND]
-        gone = not remaining and observation.namespace_exists is False
-        message = f"{len(remaining)} objects remaining" if remaining else "objects deleted"
-        return verdict(EnvironmentStatus.DELETING, "Deleting", message, fully_deleted=gone)
+
+def _failure(
+    observation: EnvironmentObservation, statuses: list[ResourceStatus]
+) -> _Decision | None:
+    """Rules 3 and 4: a deployer error, else the first failed resource; None if neither."""
     if observation.deployer_error is not None:
-        return verdict(EnvironmentStatus.FAILED, "ApplyFailed", observation.deployer_error)
-    failed = [s for s in statuses if s.state is ResourceState.FAILED]
-    if failed:
-        return verdict(EnvironmentStatus.FAILED, failed[0].reason, _describe(failed[0]))
-    if all_current:
-        return verdict(EnvironmentStatus.RUNNING, "AllResourcesCurrent", "")
+        return _Decision(EnvironmentStatus.FAILED, "ApplyFailed", observation.deployer_error)
+    failed = next((s for s in statuses if s.state is ResourceState.FAILED), None)
+    if failed is not None:
+        return _Decision(EnvironmentStatus.FAILED, failed.reason, _describe(failed))
+    return None
 
+
+def _not_running(
+    observation: EnvironmentObservation,
+    memory: EnvironmentMemory,
+    statuses: list[ResourceStatus],
+    recheck_at: datetime | None,
+    *,
+    now: datetime,
+    thresholds: StatusThresholds,
+) -> _Decision:
+    """Rules 5 to 9 for an environment that is not all Current: a context timeout that has
+    passed fails it; otherwise `starting` with the first reason that applies, or `running`
+    held through the BLIP window."""
     not_current_since = memory.not_current_since or now
     timeout = _context_timeout(observation.lifecycle, memory, not_current_since, thresholds)
     if timeout is not None:
         if now >= timeout.deadline:
             message = f"not running {timeout.limit} after {timeout.started.isoformat()}"
-            return verdict(EnvironmentStatus.FAILED, timeout.reason, message)
+            return _Decision(EnvironmentStatus.FAILED, timeout.reason, message)
         recheck_at = earliest(recheck_at, timeout.deadline)
 
-    unknown = [s for s in statuses if s.state is ResourceState.UNKNOWN]
-    if unknown:
-        reason, message = "ResourceStatusUnknown", _describe(unknown[0])
-    elif not observation.apply_confirmed:
-        reason, message = "ApplyPending", "waiting for the deployer to apply the new revision"
-    elif not statuses:
-        reason, message = "NoInventory", "nothing applied yet"
-    else:
-        first = next(s for s in statuses if s.state is not ResourceState.CURRENT)
-        reason, message = first.reason, _describe(first)
-
+    reason, message = _starting_reason(observation, statuses)
     blip_ends = not_current_since + thresholds.blip
     if observation.previous_status is EnvironmentStatus.RUNNING and now < blip_ends:
         held = now - not_current_since
-        message = f"holding running for {held} (BLIP): {message}"
-        return verdict(
+        return _Decision(
             EnvironmentStatus.RUNNING,
             "AllResourcesCurrent",
-            message,
+            f"holding running for {held} (BLIP): {message}",
             earliest(recheck_at, blip_ends),
         )
-    return verdict(EnvironmentStatus.STARTING, reason, message, recheck_at)
+    return _Decision(EnvironmentStatus.STARTING, reason, message, recheck_at)
+
+
+def _starting_reason(
+    observation: EnvironmentObservation, statuses: list[ResourceStatus]
+) -> tuple[str, str]:
+    """Rules 6, 7 and 9: why the environment is not running yet (reason, message)."""
+    unknown = next((s for s in statuses if s.state is ResourceState.UNKNOWN), None)
+    if unknown is not None:
+        return "ResourceStatusUnknown", _describe(unknown)
+    if not observation.apply_confirmed:
+        return "ApplyPending", "waiting for the deployer to apply the new revision"
+    if not statuses:
+        return "NoInventory", "nothing applied yet"
+    first = next(s for s in statuses if s.state is not ResourceState.CURRENT)
+    return first.reason, _describe(first)
 
 
 __all__ = [

@@ -4,4 +4,6 @@ One concept per module:
 
 - ``backoff``: the reflector's exponential backoff with jitter and reset (k8s-semantics A7).
 - ``indexer``: the local cache of objects with named indexes (A14).
+- ``workqueue``: the status sync's queue of environments to evaluate (coalescing, in
+  first-added order, never two workers on one key, delayed re-adds).
 """

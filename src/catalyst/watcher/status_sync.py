@@ -4,21 +4,23 @@ The :class:`StatusSync` runs on the leader only. It owns a :class:`ClusterCache`
 every change it sees into an evaluation of the environment the object belongs to:
 
 1. An informer callback (or a timer, or a change in the database) marks the environment
-   *dirty*. Marking is cheap and coalesces: ten pod updates of one environment before the
-   worker gets to it cost one evaluation.
-2. A few workers (``workers``, like client-go's controller workers) take dirty
-   environments in arrival order, never two workers the same environment. Each takes the
-   record it last read or wrote (re-read only when the database poll saw another writer
-   change the row, or a write found it stale) and the inventory (re-read only when a new
-   revision was applied), builds the environment's snapshot from the cache (no cluster
-   request), and hands it to :meth:`StatusService.apply_observation` — the same rules
-   and state machine ``?latestStatus=1`` uses. Writes happen only when something
-   changed, with the status-change row in the same transaction, so an event that changes
-   nothing an environment's status depends on costs no database round trip at all.
-   Writes carry the record's version: a record another writer changed in the meantime is
-   refused (`StaleRecord`), re-read and re-evaluated.
+   *dirty*: it adds its id to the sync's `WorkQueue`. Marking is cheap and coalesces: ten
+   pod updates of one environment before the worker gets to it cost one evaluation.
+2. A few workers (``workers``, like client-go's controller workers) take dirty environments
+   from the queue in arrival order, never two workers the same environment (the queue's
+   guarantees, `catalyst.watcher.workqueue`). Each takes the record it last read or wrote
+   (re-read only when the database poll saw another writer change the row, or a write found
+   it stale) and the inventory (re-read only when a new revision was applied), builds the
+   environment's snapshot from the cache (no cluster request), and hands it to
+   :meth:`StatusService.apply_observation` — the same rules and state machine
+   ``?latestStatus=1`` uses. Writes happen only when something changed, with the
+   status-change row in the same transaction, so an event that changes nothing an
+   environment's status depends on costs no database round trip at all. Writes carry the
+   record's version: a record another writer changed in the meantime is refused
+   (`StaleRecord`), re-read and re-evaluated.
 3. The verdict's ``next_evaluation_at`` (a crash-loop window ending, a timeout) becomes a
-   timer that marks the environment dirty again, so time-based rules fire without events.
+   delayed add to the queue that marks the environment dirty again, so time-based rules
+   fire without events.
 
 Other sources of dirtiness: a poll of the environments' versions (changes made by API
 requests or operations on any replica: a new environment, a rebuild, a delete, an applied
@@ -53,6 +55,7 @@ from catalyst.store.records import EnvironmentRecord, Inventory
 from catalyst.watcher import metrics
 from catalyst.watcher.cluster_cache import ClusterCache
 from catalyst.watcher.informer import DeletedFinalStateUnknown
+from catalyst.watcher.workqueue import WorkQueue
 
 logger = logging.getLogger(__name__)
 
@@ -99,11 +102,8 @@ class StatusSync:
         self._sync_timeout = sync_timeout
         self._workers = workers
         self._clock = clock
-        # env id -> monotonic time of the oldest event not yet evaluated (dict keeps order)
-        self._dirty: dict[int, float] = {}
-        self._in_flight: set[int] = set()  # being evaluated by a worker now
-        self._wakeup = asyncio.Event()
-        self._timers: dict[int, asyncio.TimerHandle] = {}
+        # dirty environment ids, each with the time of its oldest event not yet evaluated
+        self._queue: WorkQueue[int] = WorkQueue(clock=clock)
         self._known_versions: dict[int, int] = {}
         # the record as last read or written; valid while its version is the known one
         self._records: dict[int, EnvironmentRecord] = {}
@@ -131,8 +131,7 @@ class StatusSync:
             self.mark_dirty(env_id)
 
     def mark_dirty(self, env_id: int) -> None:
-        self._dirty.setdefault(env_id, self._clock())
-        self._wakeup.set()
+        self._queue.add(env_id)
 
     # -- running -----------------------------------------------------------------------------
 
@@ -159,9 +158,7 @@ class StatusSync:
                 tasks.create_task(self._poll_loop(), name="status-sync db poll")
                 tasks.create_task(self._resync_loop(), name="status-sync resync")
         finally:
-            for timer in self._timers.values():
-                timer.cancel()
-            self._timers.clear()
+            self._queue.cancel_all_delayed()
             if self._stale_recheck is not None:
                 self._stale_recheck.cancel()
                 self._stale_recheck = None
@@ -169,15 +166,13 @@ class StatusSync:
 
     async def _work(self) -> None:
         while True:
-            item = None if self._hold_while_stale() else self._next_dirty()
+            item = None if self._hold_while_stale() else self._queue.take()
             if item is None:
-                if not self._dirty and not self._in_flight and not self.is_stale():
+                if self._queue.is_idle() and not self.is_stale():
                     self.synced.set()
-                self._wakeup.clear()
-                await self._wakeup.wait()
+                await self._queue.wait()
                 continue
             env_id, first_seen = item
-            self._in_flight.add(env_id)
             try:
                 await self.evaluate(env_id, first_seen)
             except asyncio.CancelledError:
@@ -185,21 +180,11 @@ class StatusSync:
             except Exception:
                 logger.exception("watcher: evaluating environment %s failed", env_id)
             finally:
-                self._in_flight.discard(env_id)
-            if env_id in self._dirty:
-                self._wakeup.set()  # marked again meanwhile; it was skipped while in flight
-
-    def _next_dirty(self) -> tuple[int, float] | None:
-        """The oldest dirty environment no worker is evaluating, taken off the dirty set."""
-        for env_id, first_seen in self._dirty.items():
-            if env_id not in self._in_flight:
-                del self._dirty[env_id]
-                return env_id, first_seen
-        return None
+                self._queue.done(env_id)
 
     def _recheck_staleness(self) -> None:
         self._stale_recheck = None
-        self._wakeup.set()
+        self._queue.wake()
 
     def _hold_while_stale(self) -> bool:
         """True (and wakes again later) while data is stale; credits the stale time after."""
@@ -280,17 +265,14 @@ class StatusSync:
         return inventory
 
     def _schedule(self, env_id: int, delay: float | None) -> None:
-        previous = self._timers.pop(env_id, None)
-        if previous is not None:
-            previous.cancel()
-        if delay is not None:
-            loop = asyncio.get_running_loop()
-            self._timers[env_id] = loop.call_later(max(delay, 0.0), self.mark_dirty, env_id)
+        """Evaluate again after `delay` seconds (None: no time-based re-evaluation)."""
+        if delay is None:
+            self._queue.cancel_delayed(env_id)
+        else:
+            self._queue.add_after(env_id, delay)
 
     def _forget(self, env_id: int) -> None:
-        timer = self._timers.pop(env_id, None)
-        if timer is not None:
-            timer.cancel()
+        self._queue.cancel_delayed(env_id)
         self._known_versions.pop(env_id, None)
         self._records.pop(env_id, None)
         self._inventories.pop(env_id, None)

@@ -25,19 +25,13 @@ from kubesim.api.params import flag
 from kubesim.api.responses import error_response, json_response
 from kubesim.api.targets import Target, parse_target, resource_not_found
 from kubesim.api.watching import watch_stream
-from kubesim.errors import ApiError
+from kubesim.errors import ApiError, method_not_allowed
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 TOO_MANY_REQUESTS_BODY = "Too many requests, please try again later.\n"
 CONTROL_PREFIX = "/kubesim/"
-
-
-def _method_not_allowed() -> ApiError:
-    return ApiError(
-        "MethodNotAllowed", "the server does not allow this method on the requested resource"
-    )
 
 
 def is_watch_request(request: web.Request) -> bool:
@@ -54,7 +48,7 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
     except web.HTTPNotFound:
         return error_response(resource_not_found())
     except web.HTTPMethodNotAllowed:
-        return error_response(_method_not_allowed())
+        return error_response(method_not_allowed())
     except web.HTTPException:
         raise
     except Exception as exc:
@@ -154,7 +148,7 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
 
 def _only_get(request: web.Request, body: object) -> web.Response:
     if request.method not in ("GET", "HEAD"):
-        raise _method_not_allowed()
+        raise method_not_allowed()
     return json_response(body)
 
 
@@ -169,7 +163,7 @@ async def _resource_request(
             return await pod_logs(ctx, target, request)
         if target.legacy_watch or flag(request.query, "watch"):
             if target.subresource:
-                raise _method_not_allowed()
+                raise method_not_allowed()
             _count(ctx, "watch", label)
             return await watch_stream(ctx, target, request)
         if target.name is not None:
@@ -178,14 +172,14 @@ async def _resource_request(
         _count(ctx, "list", label)
         return await crud.list_items(ctx, target, request)
     if target.legacy_watch:
-        raise _method_not_allowed()
+        raise method_not_allowed()
     if method == "POST":
         if target.name is not None:
-            raise _method_not_allowed()
+            raise method_not_allowed()
         _count(ctx, "create", label)
         return await crud.create_item(ctx, target, request)
     if target.subresource == "log":
-        raise _method_not_allowed()
+        raise method_not_allowed()
     if method == "PUT" and target.name is not None:
         _count(ctx, "update", label)
         return await crud.update_item(ctx, target, request)
@@ -198,7 +192,7 @@ async def _resource_request(
             return await crud.delete_item(ctx, target, request)
         _count(ctx, "deletecollection", label)
         return await crud.delete_collection(ctx, target, request)
-    raise _method_not_allowed()
+    raise method_not_allowed()
 
 
 def build_app(ctx: ApiContext) -> web.Application:

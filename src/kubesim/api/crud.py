@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -41,9 +41,10 @@ from kubesim.api.protobuf import PROTOBUF, decode_object
 from kubesim.api.responses import json_response
 from kubesim.api.targets import Target
 from kubesim.apply import SERVER_METADATA
-from kubesim.errors import ApiError, bad_request, invalid, not_found
-from kubesim.resources import NAMESPACE_TYPE, ResourceType
-from kubesim.store import Obj, deep_copy, now_rfc3339
+from kubesim.errors import ApiError, bad_request, invalid, method_not_allowed, not_found
+from kubesim.resources import NAMESPACE_TYPE, Obj, ResourceType
+from kubesim.store import deep_copy
+from kubesim.timestamps import now_rfc3339, parse_time
 
 PATCH_JSON = "application/json-patch+json"
 PATCH_MERGE = "application/merge-patch+json"
@@ -268,9 +269,7 @@ async def get_item(ctx: ApiContext, target: Target, request: web.Request) -> web
     if target.subresource == "scale":
         return json_response(scale_of(target.rt, obj))
     if target.subresource == "finalize":
-        raise ApiError(
-            "MethodNotAllowed", "the server does not allow this method on the requested resource"
-        )
+        raise method_not_allowed()
     return json_response(_render(target.rt, output, obj, request.query))
 
 
@@ -381,9 +380,7 @@ async def list_items(ctx: ApiContext, target: Target, request: web.Request) -> w
 
 async def create_item(ctx: ApiContext, target: Target, request: web.Request) -> web.Response:
     if target.name is not None:
-        raise ApiError(
-            "MethodNotAllowed", "the server does not allow this method on the requested resource"
-        )
+        raise method_not_allowed()
     rt = target.rt
     headers: dict[str, str] = {}
     body = parse_body(await request.read(), _body_type(request))
@@ -610,9 +607,7 @@ async def delete_item(ctx: ApiContext, target: Target, request: web.Request) -> 
 async def delete_collection(ctx: ApiContext, target: Target, request: web.Request) -> web.Response:
     rt = target.rt
     if "deletecollection" not in rt.verbs:
-        raise ApiError(
-            "MethodNotAllowed", "the server does not allow this method on the requested resource"
-        )
+        raise method_not_allowed()
     propagation, preconditions, dry_run = _delete_options(
         request.query, await request.read(), _body_type(request)
     )
@@ -647,9 +642,8 @@ async def delete_collection(ctx: ApiContext, target: Target, request: web.Reques
 
 
 def parse_since_time(raw: str | None) -> datetime | None:
-    if not raw:
-        return None
-    try:
-        return datetime.fromisoformat(raw.replace("Z", "+00:00")).astimezone(UTC)
-    except ValueError:
-        raise bad_request(f'invalid sinceTime: "{raw}"') from None
+    """The ``sinceTime`` log option (None when absent); 400 when it is not a timestamp."""
+    since = parse_time(raw)
+    if raw and since is None:
+        raise bad_request(f'invalid sinceTime: "{raw}"')
+    return since

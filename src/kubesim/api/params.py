@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from kubesim.errors import ApiError, bad_request, invalid
-from kubesim.resources import ResourceType
+from kubesim.resources import Obj, ResourceType
 from kubesim.selectors import parse_field_selector, parse_label_selector
-from kubesim.store import Obj
 from kubesim.watch import Predicate
 
 TRUE_VALUES = frozenset({"1", "true", "True", "t", "T", "TRUE"})

@@ -41,8 +41,7 @@ from kubesim.api.params import (
 )
 from kubesim.api.targets import Target
 from kubesim.errors import ApiError
-from kubesim.resources import ResourceType
-from kubesim.store import Obj
+from kubesim.resources import Obj, ResourceType
 from kubesim.watch import Renderer, Watcher, bookmark_line, error_line, event_line
 
 PRE_DEADLINE_BOOKMARK = 2.0

@@ -23,7 +23,8 @@ from typing import Any
 
 from kubesim.controllers.base import QueuedController, unless_vanished
 from kubesim.resources import NAMESPACE_TYPE, REGISTRY
-from kubesim.store import Event, Store, now_rfc3339
+from kubesim.store import Event, Store
+from kubesim.timestamps import now_rfc3339
 
 KUBERNETES_FINALIZER = "kubernetes"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 
-from kubesim.sim.timeutil import utcnow
+from kubesim.timestamps import utc_now
 
 
 class Clock:
@@ -18,4 +18,4 @@ class Clock:
         return asyncio.get_running_loop().time()
 
     def now(self) -> datetime:
-        return utcnow()
+        return utc_now()

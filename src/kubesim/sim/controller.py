@@ -29,9 +29,9 @@ from typing import Any, ClassVar
 
 from kubesim.controllers.base import QueuedController
 from kubesim.errors import ApiError
-from kubesim.resources import ResourceType
+from kubesim.resources import Obj, ResourceType
 from kubesim.sim.clock import Clock
-from kubesim.sim.objects import Obj, controller_of, key_of
+from kubesim.sim.objects import controller_of, key_of
 from kubesim.store import Event, Store
 
 log = logging.getLogger(__name__)

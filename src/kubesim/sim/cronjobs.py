@@ -30,8 +30,8 @@ from kubesim.sim.objects import (
     owned_by,
     owner_ref,
 )
-from kubesim.sim.timeutil import parse_time, rfc3339
 from kubesim.store import Store
+from kubesim.timestamps import parse_time, rfc3339
 
 log = logging.getLogger(__name__)
 

@@ -19,6 +19,7 @@ pod is lost afterwards; the next spec change starts a new deadline.
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,8 +36,8 @@ from kubesim.sim.objects import (
     set_condition,
     template_hash,
 )
-from kubesim.sim.timeutil import rfc3339
 from kubesim.store import Store
+from kubesim.timestamps import rfc3339
 
 REVISION = "deployment.kubernetes.io/revision"
 DESIRED = "deployment.kubernetes.io/desired-replicas"
@@ -296,40 +297,34 @@ class DeploymentController(OwnerController):
         *,
         created: bool,
     ) -> float | None:
+        """Write the Deployment's status from its ReplicaSets; returns the seconds until the
+        progress deadline would pass (None: no deadline is running)."""
         key = key_of(deploy)
         live = self.store.get(DEPLOYMENT, *key) or deploy
         spec = live.get("spec") or {}
         replicas = int(spec.get("replicas", 1))
         generation = int(live["metadata"].get("generation", 1))
         _, max_unavailable = rollout_limits(live)
-        total = sum(_rs_status(rs, "replicas") for rs in all_rs)
-        updated = _rs_status(new_rs, "replicas") if new_rs else 0
-        ready = sum(_rs_status(rs, "readyReplicas") for rs in all_rs)
-        available = sum(_rs_status(rs, "availableReplicas") for rs in all_rs)
-        old_total = total - updated
+        counts = _ReplicaCounts.of(new_rs, all_rs)
         now_mono = self.clock.monotonic()
         now = rfc3339(self.clock.now())
-        counts = (updated, ready, available, -old_total)
-        uid = str(live["metadata"].get("uid", ""))
-        progress = self._progress.get(key)
-        progressed = created
-        if progress is None or progress.uid != uid or progress.generation != generation:
-            progress = Progress(uid, generation, counts, now_mono)
-            self._progress[key] = progress
-            progressed = True
-        elif any(n > o for n, o in zip(counts, progress.counts, strict=True)):
-            progressed = True
-        if progressed:
-            progress.at = now_mono
-        progress.counts = counts
+        progressed, progress_at = self._track_progress(
+            key, live, generation, counts, created=created, now_mono=now_mono
+        )
         deadline = spec.get("progressDeadlineSeconds", DEFAULT_PROGRESS_DEADLINE)
-        rs_name = new_rs["metadata"]["name"] if new_rs else ""
-        complete = (
-            new_rs is not None
-            and updated == replicas
-            and total == replicas
-            and available == replicas
-            and _rs_replicas(new_rs) == replicas
+        rollout = _Rollout(
+            rs_name=new_rs["metadata"]["name"] if new_rs else "",
+            paused=bool(spec.get("paused")),
+            complete=(
+                new_rs is not None
+                and counts.updated == counts.total == counts.available == replicas
+                and _rs_replicas(new_rs) == replicas
+            ),
+            created=created,
+            progressed=progressed,
+            deadline_left=(
+                None if deadline is None else float(deadline) - (now_mono - progress_at)
+            ),
         )
         wait: float | None = None
 
@@ -337,110 +332,158 @@ class DeploymentController(OwnerController):
             nonlocal wait
             old = draft.get("status") or {}
             conditions = [dict(c) for c in old.get("conditions") or []]
-            if available >= replicas - max_unavailable:
-                set_condition(
-                    conditions,
-                    "Available",
-                    "True",
-                    "MinimumReplicasAvailable",
-                    "Deployment has minimum availability.",
-                    now,
-                    update_time=True,
-                )
-            else:
-                set_condition(
-                    conditions,
-                    "Available",
-                    "False",
-                    "MinimumReplicasUnavailable",
-                    "Deployment does not have minimum availability.",
-                    now,
-                    update_time=True,
-                )
+            set_condition(
+                conditions,
+                "Available",
+                *_available(counts.available, replicas, max_unavailable),
+                now,
+                update_time=True,
+            )
             current = get_condition({"status": {"conditions": conditions}}, "Progressing")
             # A finished rollout never times out: losing a pod later is not "no progress".
             was_complete = current is not None and current.get("reason") == "NewReplicaSetAvailable"
-            if spec.get("paused"):
-                set_condition(
-                    conditions,
-                    "Progressing",
-                    "Unknown",
-                    "DeploymentPaused",
-                    "Deployment is paused",
-                    now,
-                    update_time=True,
-                )
-            elif complete:
-                set_condition(
-                    conditions,
-                    "Progressing",
-                    "True",
-                    "NewReplicaSetAvailable",
-                    f'ReplicaSet "{rs_name}" has successfully progressed.',
-                    now,
-                    update_time=True,
-                )
-            elif created:
-                set_condition(
-                    conditions,
-                    "Progressing",
-                    "True",
-                    "NewReplicaSetCreated",
-                    f'Created new replica set "{rs_name}"',
-                    now,
-                    update_time=True,
-                )
-            elif progressed or current is None or current.get("reason") == "DeploymentPaused":
-                set_condition(
-                    conditions,
-                    "Progressing",
-                    "True",
-                    "ReplicaSetUpdated",
-                    f'ReplicaSet "{rs_name}" is progressing.',
-                    now,
-                    update_time=True,
-                )
-                _touch(conditions, "Progressing", now)
-            elif deadline is not None and not was_complete:
-                left = float(deadline) - (now_mono - progress.at)
-                if left <= 0:
-                    set_condition(
-                        conditions,
-                        "Progressing",
-                        "False",
-                        "ProgressDeadlineExceeded",
-                        f'ReplicaSet "{rs_name}" has timed out progressing.',
-                        now,
-                        update_time=True,
-                    )
-            if (
-                not complete
-                and not was_complete
-                and not spec.get("paused")
-                and deadline is not None
-            ):
-                left = float(deadline) - (now_mono - progress.at)
-                wait = left if left > 0 else None
-            status: dict[str, Any] = {
-                "observedGeneration": generation,
-                "replicas": total,
-                "updatedReplicas": updated,
-                "readyReplicas": ready,
-                "availableReplicas": available,
-                "unavailableReplicas": max(replicas - available, 0),
-                "conditions": _ordered(conditions),
-            }
-            status = {
-                k: v
-                for k, v in status.items()
-                if v or k in {"observedGeneration", "replicas", "conditions"}
-            }
-            if old.get("collisionCount") is not None:
-                status["collisionCount"] = old["collisionCount"]
-            draft["status"] = status
+            progressing = rollout.progressing(current, was_complete=was_complete)
+            if progressing is not None:
+                set_condition(conditions, "Progressing", *progressing, now, update_time=True)
+                if progressing[1] == "ReplicaSetUpdated":
+                    _touch(conditions, "Progressing", now)  # every progress is an update
+            wait = rollout.wait(was_complete=was_complete)
+            draft["status"] = _status(old, generation, replicas, counts, conditions)
 
         self.store.mutate(DEPLOYMENT, *key, write, subresource="status")
         return wait
+
+    def _track_progress(
+        self,
+        key: Key,
+        live: dict[str, Any],
+        generation: int,
+        counts: _ReplicaCounts,
+        *,
+        created: bool,
+        now_mono: float,
+    ) -> tuple[bool, float]:
+        """Whether the rollout progressed since the last status write (a new ReplicaSet,
+        a new spec, or any count moved forward), and the monotonic time it last did."""
+        marks = counts.progress_marks
+        uid = str(live["metadata"].get("uid", ""))
+        progress = self._progress.get(key)
+        progressed = created
+        if progress is None or progress.uid != uid or progress.generation != generation:
+            progress = Progress(uid, generation, marks, now_mono)
+            self._progress[key] = progress
+            progressed = True
+        elif any(n > o for n, o in zip(marks, progress.counts, strict=True)):
+            progressed = True
+        if progressed:
+            progress.at = now_mono
+        progress.counts = marks
+        return progressed, progress.at
+
+
+@dataclass(frozen=True, slots=True)
+class _ReplicaCounts:
+    """The pods of a Deployment's ReplicaSets, as its status reports them."""
+
+    total: int
+    updated: int
+    """Pods of the newest ReplicaSet (the current template)."""
+    ready: int
+    available: int
+
+    @classmethod
+    def of(cls, new_rs: dict[str, Any] | None, all_rs: list[dict[str, Any]]) -> _ReplicaCounts:
+        return cls(
+            total=sum(_rs_status(rs, "replicas") for rs in all_rs),
+            updated=_rs_status(new_rs, "replicas") if new_rs else 0,
+            ready=sum(_rs_status(rs, "readyReplicas") for rs in all_rs),
+            available=sum(_rs_status(rs, "availableReplicas") for rs in all_rs),
+        )
+
+    @property
+    def progress_marks(self) -> tuple[int, int, int, int]:
+        """Counts whose growth is progress: updated, ready, available, and fewer old pods."""
+        return (self.updated, self.ready, self.available, -(self.total - self.updated))
+
+
+@dataclass(frozen=True, slots=True)
+class _Rollout:
+    """Where one Deployment's rollout stands at one status write."""
+
+    rs_name: str
+    paused: bool
+    complete: bool
+    """Every replica updated and available, and nothing else left."""
+    created: bool
+    """The newest ReplicaSet was created by this reconcile."""
+    progressed: bool
+    deadline_left: float | None
+    """Seconds until no progress exceeds the deadline (None: no deadline set)."""
+
+    def progressing(
+        self, current: Mapping[str, Any] | None, *, was_complete: bool
+    ) -> tuple[str, str, str] | None:
+        """The Progressing condition (status, reason, message); None leaves it as it is."""
+        name = self.rs_name
+        if self.paused:
+            return "Unknown", "DeploymentPaused", "Deployment is paused"
+        if self.complete:
+            return (
+                "True",
+                "NewReplicaSetAvailable",
+                f'ReplicaSet "{name}" has successfully progressed.',
+            )
+        if self.created:
+            return "True", "NewReplicaSetCreated", f'Created new replica set "{name}"'
+        if self.progressed or current is None or current.get("reason") == "DeploymentPaused":
+            return "True", "ReplicaSetUpdated", f'ReplicaSet "{name}" is progressing.'
+        if self.deadline_left is not None and not was_complete and self.deadline_left <= 0:
+            return (
+                "False",
+                "ProgressDeadlineExceeded",
+                f'ReplicaSet "{name}" has timed out progressing.',
+            )
+        return None
+
+    def wait(self, *, was_complete: bool) -> float | None:
+        """Seconds until the deadline is to be checked again (None: nothing to check)."""
+        if self.complete or was_complete or self.paused or self.deadline_left is None:
+            return None
+        return self.deadline_left if self.deadline_left > 0 else None
+
+
+def _available(available: int, replicas: int, max_unavailable: int) -> tuple[str, str, str]:
+    """The Available condition (status, reason, message)."""
+    if available >= replicas - max_unavailable:
+        return "True", "MinimumReplicasAvailable", "Deployment has minimum availability."
+    return "False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability."
+
+
+def _status(
+    old: dict[str, Any],
+    generation: int,
+    replicas: int,
+    counts: _ReplicaCounts,
+    conditions: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The status object, without zero counts (as the real controller omits them)."""
+    status: dict[str, Any] = {
+        "observedGeneration": generation,
+        "replicas": counts.total,
+        "updatedReplicas": counts.updated,
+        "readyReplicas": counts.ready,
+        "availableReplicas": counts.available,
+        "unavailableReplicas": max(replicas - counts.available, 0),
+        "conditions": _ordered(conditions),
+    }
+    status = {
+        k: v
+        for k, v in status.items()
+        if v or k in {"observedGeneration", "replicas", "conditions"}
+    }
+    if old.get("collisionCount") is not None:
+        status["collisionCount"] = old["collisionCount"]
+    return status
 
 
 def _touch(conditions: list[dict[str, Any]], ctype: str, now: str) -> None:

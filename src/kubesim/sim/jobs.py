@@ -35,8 +35,8 @@ from kubesim.sim.objects import (
     set_condition,
 )
 from kubesim.sim.rules import Rules
-from kubesim.sim.timeutil import parse_time, rfc3339
 from kubesim.store import Store
+from kubesim.timestamps import parse_time, rfc3339
 
 DEFAULT_BACKOFF_LIMIT = 6
 MAX_POD_BACKOFF = 360.0

@@ -25,8 +25,8 @@ from kubesim.errors import bad_request, not_found
 from kubesim.sim.clock import Clock
 from kubesim.sim.objects import POD, key_of
 from kubesim.sim.pods import Kubelet
-from kubesim.sim.timeutil import rfc3339_nano
 from kubesim.store import Event, Store
+from kubesim.timestamps import rfc3339_nano
 
 
 @dataclass(frozen=True, slots=True)

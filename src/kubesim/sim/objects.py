@@ -15,9 +15,8 @@ from typing import Any
 
 import orjson
 
-from kubesim.resources import REGISTRY, ResourceType
+from kubesim.resources import REGISTRY, Obj, ResourceType
 
-Obj = dict[str, Any]
 SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 # The template revision a StatefulSet or DaemonSet pod was created from.
 REVISION_LABEL = "controller-revision-hash"

@@ -29,7 +29,7 @@ from datetime import datetime
 from typing import Any
 
 from kubesim.sim.rules import Behaviour, Timings
-from kubesim.sim.timeutil import at
+from kubesim.timestamps import at
 
 MAX_BACKOFF = 300.0
 MIN_STEP = 0.01  # guards against zero-length cycles when a test sets every timing to 0
@@ -153,10 +153,76 @@ def container_view(
     origin: datetime,
     restart_policy: str,
 ) -> ContainerView:
-    """One container's state at elapsed ``t``: waiting before ``start_at``, then its runs."""
+    """One container's state at elapsed ``t``: waiting before ``start_at``, then its runs.
+
+    Runs follow one another (a run, its exit, a backoff, the restart) until the one that
+    contains ``t``; a container that does not restart stays terminated after its exit."""
+    waiting = _not_started_view(plan, c, created_at=created_at, start_at=start_at, t=t)
+    if waiting is not None:
+        return waiting
+    runs = _Runs.of(c.behaviour, restart_policy)
+    run_start = start_at
+    restarts = 0
+    last_state: dict[str, Any] = {}
+    while True:
+        run_end = None if runs.length is None else run_start + runs.length
+        if run_end is None or t < run_end:
+            return _running_view(plan, c, run_start, run_end, restarts, last_state, t, origin)
+        terminated: dict[str, Any] = {
+            "exitCode": runs.exit_code,
+            "reason": "Error" if runs.exit_code else "Completed",
+            "startedAt": at(origin, run_start),
+            "finishedAt": at(origin, run_end),
+            "containerID": _container_id(plan.uid, c.name, restarts),
+        }
+        window = RunWindow(run_start, run_end, runs.exit_code)
+        if not runs.restart:
+            st = _run_status(
+                c, terminated["containerID"], restarts, {"terminated": terminated}, last_state
+            )
+            return ContainerView(
+                st, started=True, final_exit=runs.exit_code, unready_since=run_end, window=window
+            )
+        wait = _backoff(plan.timings.restart_backoff, restarts)
+        restart_at = run_end + wait
+        if t < restart_at:
+            return _restart_backoff_view(plan, c, terminated, window, run_end, wait, restarts)
+        last_state = {"terminated": terminated}
+        restarts += 1
+        run_start = restart_at
+
+
+@dataclass(frozen=True, slots=True)
+class _Runs:
+    """How a started container's runs go, from its behaviour and restart policy."""
+
+    length: float | None
+    """How long each run lasts; None: it never exits."""
+    exit_code: int
+    restart: bool
+    """Whether an exit is followed by a restart (after a doubling backoff)."""
+
+    @classmethod
+    def of(cls, b: Behaviour, restart_policy: str) -> _Runs:
+        failing = b.fail in {"CrashLoopBackOff", "ExitError"}
+        length: float | None
+        if b.fail == "CrashLoopBackOff":
+            length = max(min(b.run_for, b.ready_after), MIN_STEP)  # exits before ready
+        elif b.fail == "ExitError" or restart_policy != "Always":
+            length = max(b.run_for, MIN_STEP) if failing else b.run_for
+        else:
+            length = None  # long-running: never exits
+        restart = restart_policy == "Always" or (restart_policy == "OnFailure" and failing)
+        return cls(length, 1 if failing else 0, restart)
+
+
+def _not_started_view(
+    plan: PodPlan, c: ContainerPlan, *, created_at: float, start_at: float, t: float
+) -> ContainerView | None:
+    """The container still waiting at ``t``, never having run (None once it runs): before
+    ``start_at``, or for good on a config error, a bad image name or an image it cannot
+    pull."""
     b = c.behaviour
-    base = {"name": c.name, "image": c.image, "imageID": "", "ready": False, "restartCount": 0}
-    backoff_base = plan.timings.restart_backoff
     if t < start_at:
         reason = "ContainerCreating" if t >= created_at else "PodInitializing"
         st = _waiting_status(c, reason)
@@ -172,105 +238,97 @@ def container_view(
         st = _waiting_status(c, "InvalidImageName", msg)
         return ContainerView(st, waiting_reason="InvalidImageName")
     if b.fail == "ImagePullBackOff":
-        return _image_pull_view(c, start_at, t, backoff_base)
+        return _image_pull_view(c, start_at, t, plan.timings.restart_backoff)
+    return None
 
-    failing = b.fail in {"CrashLoopBackOff", "ExitError"}
-    if b.fail == "CrashLoopBackOff":
-        run_len: float | None = max(min(b.run_for, b.ready_after), MIN_STEP)
-    elif b.fail == "ExitError" or restart_policy != "Always":
-        run_len = max(b.run_for, MIN_STEP) if failing else b.run_for
+
+def _run_status(
+    c: ContainerPlan,
+    container_id: str,
+    restarts: int,
+    state: dict[str, Any],
+    last_state: dict[str, Any],
+    *,
+    ready: bool = False,
+    started: bool = False,
+) -> dict[str, Any]:
+    """The status of a container that has run at least once."""
+    return {
+        "name": c.name,
+        "image": c.image,
+        "imageID": _image_id(c.image),
+        "ready": ready,
+        "restartCount": restarts,
+        "containerID": container_id,
+        "started": started,
+        "state": state,
+        "lastState": last_state,
+    }
+
+
+def _running_view(
+    plan: PodPlan,
+    c: ContainerPlan,
+    run_start: float,
+    run_end: float | None,
+    restarts: int,
+    last_state: dict[str, Any],
+    t: float,
+    origin: datetime,
+) -> ContainerView:
+    """A run in progress at ``t``: ready from ``ready_after`` into it, unless it ends first."""
+    ready_at = run_start + c.behaviour.ready_after
+    ready = t >= ready_at and (run_end is None or ready_at < run_end)
+    st = _run_status(
+        c,
+        _container_id(plan.uid, c.name, restarts),
+        restarts,
+        {"running": {"startedAt": at(origin, run_start)}},
+        last_state,
+        ready=ready,
+        started=True,
+    )
+    never_ready = run_end is not None and ready_at >= run_end
+    return ContainerView(
+        st,
+        ready=ready,
+        started=True,
+        ready_since=ready_at if ready else None,
+        unready_since=run_start,
+        window=RunWindow(run_start, run_end),
+        next_change=_min_next(None if ready or never_ready else ready_at, run_end),
+    )
+
+
+def _restart_backoff_view(
+    plan: PodPlan,
+    c: ContainerPlan,
+    terminated: dict[str, Any],
+    window: RunWindow,
+    run_end: float,
+    wait: float,
+    restarts: int,
+) -> ContainerView:
+    """Between an exit and the restart: CrashLoopBackOff after a failure, else the
+    terminated state; the restart is the next change."""
+    failed = bool(terminated["exitCode"])
+    if failed:
+        message = (
+            f"back-off {int(wait) if wait >= 1 else wait}s restarting failed "
+            f"container={c.name} pod={plan.name}_{plan.namespace}({plan.uid})"
+        )
+        state: dict[str, Any] = {"waiting": {"reason": "CrashLoopBackOff", "message": message}}
     else:
-        run_len = None  # long-running: never exits
-    exit_code = 1 if failing else 0
-    restarts_on_exit = restart_policy == "Always" or (restart_policy == "OnFailure" and failing)
-
-    run_start = start_at
-    restarts = 0
-    last_state: dict[str, Any] = {}
-    image_id = _image_id(c.image)
-    while True:
-        run_end = None if run_len is None else run_start + run_len
-        if run_end is None or t < run_end:
-            ready_at = run_start + b.ready_after
-            ready = t >= ready_at and (run_end is None or ready_at < run_end)
-            running = {"running": {"startedAt": at(origin, run_start)}}
-            st = {
-                **base,
-                "imageID": image_id,
-                "containerID": _container_id(plan.uid, c.name, restarts),
-                "ready": ready,
-                "restartCount": restarts,
-                "started": True,
-                "state": running,
-                "lastState": last_state,
-            }
-            nxt = _min_next(
-                None if ready or (run_end is not None and ready_at >= run_end) else ready_at,
-                run_end,
-            )
-            return ContainerView(
-                st,
-                ready=ready,
-                started=True,
-                ready_since=ready_at if ready else None,
-                unready_since=run_start,
-                window=RunWindow(run_start, run_end),
-                next_change=nxt,
-            )
-        terminated = {
-            "exitCode": exit_code,
-            "reason": "Error" if exit_code else "Completed",
-            "startedAt": at(origin, run_start),
-            "finishedAt": at(origin, run_end),
-            "containerID": _container_id(plan.uid, c.name, restarts),
-        }
-        window = RunWindow(run_start, run_end, exit_code)
-        if not restarts_on_exit:
-            st = {
-                **base,
-                "imageID": image_id,
-                "containerID": terminated["containerID"],
-                "restartCount": restarts,
-                "started": False,
-                "state": {"terminated": terminated},
-                "lastState": last_state,
-            }
-            return ContainerView(
-                st, started=True, final_exit=exit_code, unready_since=run_end, window=window
-            )
-        wait = _backoff(backoff_base, restarts)
-        restart_at = run_end + wait
-        if t < restart_at:
-            message = (
-                f"back-off {int(wait) if wait >= 1 else wait}s restarting failed "
-                f"container={c.name} pod={plan.name}_{plan.namespace}({plan.uid})"
-            )
-            reason = "CrashLoopBackOff" if exit_code else "Completed"
-            state = (
-                {"waiting": {"reason": "CrashLoopBackOff", "message": message}}
-                if exit_code
-                else {"terminated": terminated}
-            )
-            st = {
-                **base,
-                "imageID": image_id,
-                "containerID": terminated["containerID"],
-                "restartCount": restarts,
-                "started": False,
-                "state": state,
-                "lastState": {"terminated": terminated},
-            }
-            return ContainerView(
-                st,
-                started=True,
-                unready_since=run_end,
-                window=window,
-                next_change=restart_at,
-                waiting_reason=reason if exit_code else None,
-            )
-        last_state = {"terminated": terminated}
-        restarts += 1
-        run_start = restart_at
+        state = {"terminated": terminated}
+    st = _run_status(c, terminated["containerID"], restarts, state, {"terminated": terminated})
+    return ContainerView(
+        st,
+        started=True,
+        unready_since=run_end,
+        window=window,
+        next_change=run_end + wait,
+        waiting_reason="CrashLoopBackOff" if failed else None,
+    )
 
 
 def _image_pull_view(
@@ -316,9 +374,88 @@ def _condition(
 
 def pod_status(plan: PodPlan, elapsed: float, origin: datetime) -> PodSnapshot:
     """The pod's ``status`` at ``elapsed`` seconds after ``origin`` (when it was first seen)."""
-    tm = plan.timings
     t = max(elapsed, 0.0)
-    first_attempt = tm.schedule_after
+    unscheduled = _unscheduled(plan, t, origin)
+    if unscheduled is not None:
+        return unscheduled
+    sched_at = plan.timings.schedule_after + plan.schedule_delay
+    times = _PodTimes(
+        t=t,
+        origin=origin,
+        sched_at=sched_at,
+        start_at=sched_at + plan.timings.start_after + plan.start_delay,
+    )
+    init = _init_containers(plan, times)
+    main_statuses, main_views = _main_containers(plan, times, init)
+    views = {**init.views, **main_views}
+    main = [views[c.name] for c in plan.containers]
+    phase = _phase(plan, main, init.done, init.failed)
+    status: dict[str, Any] = {
+        "phase": phase,
+        "conditions": [
+            _condition(
+                "PodReadyToStartContainers",
+                t >= times.start_at,
+                times.start_at if t >= times.start_at else sched_at,
+                origin,
+            ),
+            _initialized_condition(plan, views, init, times),
+            *_readiness_conditions(plan, main, phase, init.done, times),
+            _condition("PodScheduled", True, sched_at, origin),
+        ],
+        "hostIP": plan.host_ip,
+        "hostIPs": [{"ip": plan.host_ip}],
+    }
+    if t >= times.start_at:
+        status["podIP"] = plan.pod_ip
+        status["podIPs"] = [{"ip": plan.pod_ip}]
+    status["startTime"] = at(origin, sched_at)
+    if init.statuses:
+        status["initContainerStatuses"] = init.statuses
+    status["containerStatuses"] = main_statuses
+    status["qosClass"] = plan.qos_class
+    if phase in {"Succeeded", "Failed"}:
+        next_change = None
+    else:
+        next_change = _min_next(
+            times.start_at if t < times.start_at else None,
+            init.next_change,
+            *(v.next_change for v in main_views.values()),
+        )
+    return PodSnapshot(status, next_change, views)
+
+
+@dataclass(frozen=True, slots=True)
+class _PodTimes:
+    """One evaluation of a scheduled pod: elapsed ``t`` and the pod's fixed instants."""
+
+    t: float
+    origin: datetime
+    sched_at: float
+    """When the pod was scheduled."""
+    start_at: float
+    """When its first container starts (init containers first)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _InitOutcome:
+    """Where the init containers stand: they run one after another, each after the last
+    one's successful exit."""
+
+    views: dict[str, ContainerView]
+    statuses: list[dict[str, Any]]
+    next_change: float | None
+    done: bool
+    """Every init container exited 0: the main containers start at `main_start`."""
+    failed: bool
+    """One exited non-zero for good: the pod failed."""
+    main_start: float
+
+
+def _unscheduled(plan: PodPlan, t: float, origin: datetime) -> PodSnapshot | None:
+    """The pod before it is scheduled (None once it is): Pending until the first attempt,
+    then Unschedulable for good, or Pending while unbound claims hold it."""
+    first_attempt = plan.timings.schedule_after
     if t < first_attempt:
         return PodSnapshot({"phase": "Pending", "qosClass": plan.qos_class}, first_attempt)
     if plan.unschedulable is not None:
@@ -333,137 +470,129 @@ def pod_status(plan: PodPlan, elapsed: float, origin: datetime) -> PodSnapshot:
         return PodSnapshot(
             {"phase": "Pending", "conditions": [cond], "qosClass": plan.qos_class}, None
         )
-
     sched_at = first_attempt + plan.schedule_delay
     if t < sched_at:
         return PodSnapshot({"phase": "Pending", "qosClass": plan.qos_class}, sched_at)
-    start_at = sched_at + tm.start_after + plan.start_delay
-    views: dict[str, ContainerView] = {}
-    init_statuses: list[dict[str, Any]] = []
-    next_change: float | None = start_at if t < start_at else None
-    cursor = start_at
-    init_done = True
-    pod_failed_by_init = False
-    for c in plan.init_containers:
-        if not init_done:
-            st = _waiting_status(c, "PodInitializing")
-            init_statuses.append(st)
-            views[c.name] = ContainerView(st, waiting_reason="PodInitializing")
-            continue
-        # Init containers always run to completion, even in pods with restartPolicy Always.
-        policy = "Never" if plan.restart_policy == "Never" else "OnFailure"
-        view = container_view(
-            plan, c, created_at=sched_at, start_at=cursor, t=t, origin=origin, restart_policy=policy
-        )
-        views[c.name] = view
-        init_statuses.append(view.status)
-        next_change = _min_next(next_change, view.next_change)
-        if view.final_exit == 0 and view.window is not None and view.window.end is not None:
-            cursor = view.window.end
-            view.status["ready"] = True
-        else:
-            init_done = False
-            pod_failed_by_init = view.final_exit not in (None, 0)
+    return None
 
-    main_start = cursor
+
+def _init_containers(plan: PodPlan, times: _PodTimes) -> _InitOutcome:
+    """Run the init containers in order from ``start_at``; those after one that has not
+    exited 0 wait (PodInitializing). They always run to completion, even in pods with
+    restartPolicy Always (restarted on failure unless the policy is Never)."""
+    policy = "Never" if plan.restart_policy == "Never" else "OnFailure"
+    views: dict[str, ContainerView] = {}
     statuses: list[dict[str, Any]] = []
-    for c in plan.containers:
-        if not init_done:
-            st = _waiting_status(c, "PodInitializing")
-            statuses.append(st)
-            views[c.name] = ContainerView(
-                st, waiting_reason="PodInitializing", unready_since=sched_at
+    next_change: float | None = None
+    cursor = times.start_at
+    done = True
+    failed = False
+    for c in plan.init_containers:
+        if not done:
+            view = ContainerView(
+                _waiting_status(c, "PodInitializing"), waiting_reason="PodInitializing"
             )
-            continue
-        view = container_view(
-            plan,
-            c,
-            created_at=sched_at,
-            start_at=main_start,
-            t=t,
-            origin=origin,
-            restart_policy=plan.restart_policy,
-        )
+        else:
+            view = container_view(
+                plan,
+                c,
+                created_at=times.sched_at,
+                start_at=cursor,
+                t=times.t,
+                origin=times.origin,
+                restart_policy=policy,
+            )
+            next_change = _min_next(next_change, view.next_change)
+            if view.final_exit == 0 and view.window is not None and view.window.end is not None:
+                cursor = view.window.end
+                view.status["ready"] = True
+            else:
+                done = False
+                failed = view.final_exit not in (None, 0)
         views[c.name] = view
         statuses.append(view.status)
-        next_change = _min_next(next_change, view.next_change)
+    return _InitOutcome(views, statuses, next_change, done, failed, main_start=cursor)
 
-    main_views = [views[c.name] for c in plan.containers]
-    phase = _phase(plan, main_views, init_done, pod_failed_by_init)
-    all_ready = init_done and bool(main_views) and all(v.ready for v in main_views)
-    if all_ready:
-        ready_since = max((v.ready_since or 0.0) for v in main_views)
-    else:
-        ready_since = max(
-            [sched_at] + [v.unready_since for v in main_views if not v.ready and v.started]
-        )
-    status: dict[str, Any] = {"phase": phase}
-    conditions = [
-        _condition(
-            "PodReadyToStartContainers",
-            t >= start_at,
-            start_at if t >= start_at else sched_at,
-            origin,
-        ),
-    ]
-    if plan.init_containers:
-        pending = [c.name for c in plan.init_containers if views[c.name].final_exit != 0]
-        if init_done:
-            conditions.append(_condition("Initialized", True, main_start, origin))
+
+def _main_containers(
+    plan: PodPlan, times: _PodTimes, init: _InitOutcome
+) -> tuple[list[dict[str, Any]], dict[str, ContainerView]]:
+    """The main containers' statuses and views: all started together once the init
+    containers are done, else waiting (PodInitializing)."""
+    statuses: list[dict[str, Any]] = []
+    views: dict[str, ContainerView] = {}
+    for c in plan.containers:
+        if not init.done:
+            view = ContainerView(
+                _waiting_status(c, "PodInitializing"),
+                waiting_reason="PodInitializing",
+                unready_since=times.sched_at,
+            )
         else:
-            conditions.append(
-                _condition(
-                    "Initialized",
-                    False,
-                    sched_at,
-                    origin,
-                    reason="ContainersNotInitialized",
-                    message=f"containers with incomplete status: [{' '.join(pending)}]",
-                )
+            view = container_view(
+                plan,
+                c,
+                created_at=times.sched_at,
+                start_at=init.main_start,
+                t=times.t,
+                origin=times.origin,
+                restart_policy=plan.restart_policy,
             )
-    else:
-        conditions.append(_condition("Initialized", True, sched_at, origin))
+        views[c.name] = view
+        statuses.append(view.status)
+    return statuses, views
+
+
+def _initialized_condition(
+    plan: PodPlan, views: dict[str, ContainerView], init: _InitOutcome, times: _PodTimes
+) -> dict[str, Any]:
+    """Initialized: true from the last init container's exit (from scheduling without
+    any), false with the init containers not done yet."""
+    if not plan.init_containers:
+        return _condition("Initialized", True, times.sched_at, times.origin)
+    if init.done:
+        return _condition("Initialized", True, init.main_start, times.origin)
+    pending = [c.name for c in plan.init_containers if views[c.name].final_exit != 0]
+    return _condition(
+        "Initialized",
+        False,
+        times.sched_at,
+        times.origin,
+        reason="ContainersNotInitialized",
+        message=f"containers with incomplete status: [{' '.join(pending)}]",
+    )
+
+
+def _readiness_conditions(
+    plan: PodPlan, main: list[ContainerView], phase: str, init_done: bool, times: _PodTimes
+) -> list[dict[str, Any]]:
+    """Ready and ContainersReady: false once the pod completed (from its last container's
+    exit), true from when the last main container became ready, else false since the
+    latest moment one became unready."""
+    origin = times.origin
     if phase in {"Succeeded", "Failed"}:
-        extra = {"reason": "PodCompleted"}
-        end = (
-            max((v.window.end or 0.0) for v in main_views if v.window)
-            if any(v.window for v in main_views)
-            else sched_at
+        ends = [v.window.end or 0.0 for v in main if v.window]
+        end = max(ends) if ends else times.sched_at
+        return [
+            _condition(ctype, False, end, origin, reason="PodCompleted")
+            for ctype in ("Ready", "ContainersReady")
+        ]
+    if init_done and main and all(v.ready for v in main):
+        ready_since = max((v.ready_since or 0.0) for v in main)
+        return [
+            _condition(ctype, True, ready_since, origin) for ctype in ("Ready", "ContainersReady")
+        ]
+    unready_since = max(
+        [times.sched_at] + [v.unready_since for v in main if not v.ready and v.started]
+    )
+    unready = [c.name for c, v in zip(plan.containers, main, strict=True) if not v.ready]
+    message = f"containers with unready status: [{' '.join(unready)}]"
+    return [
+        _condition(
+            ctype, False, unready_since, origin, reason="ContainersNotReady", message=message
         )
-        conditions.append(_condition("Ready", False, end, origin, **extra))
-        conditions.append(_condition("ContainersReady", False, end, origin, **extra))
-    elif all_ready:
-        conditions.append(_condition("Ready", True, ready_since, origin))
-        conditions.append(_condition("ContainersReady", True, ready_since, origin))
-    else:
-        unready = [c.name for c, v in zip(plan.containers, main_views, strict=True) if not v.ready]
-        message = f"containers with unready status: [{' '.join(unready)}]"
-        for ctype in ("Ready", "ContainersReady"):
-            conditions.append(
-                _condition(
-                    ctype,
-                    False,
-                    ready_since,
-                    origin,
-                    reason="ContainersNotReady",
-                    message=message,
-                )
-            )
-    conditions.append(_condition("PodScheduled", True, sched_at, origin))
-    status["conditions"] = conditions
-    status["hostIP"] = plan.host_ip
-    status["hostIPs"] = [{"ip": plan.host_ip}]
-    if t >= start_at:
-        status["podIP"] = plan.pod_ip
-        status["podIPs"] = [{"ip": plan.pod_ip}]
-    status["startTime"] = at(origin, sched_at)
-    if init_statuses:
-        status["initContainerStatuses"] = init_statuses
-    status["containerStatuses"] = statuses
-    status["qosClass"] = plan.qos_class
-    if phase in {"Succeeded", "Failed"}:
-        next_change = None
-    return PodSnapshot(status, next_change, views)
+        for ctype in ("Ready", "ContainersReady")
+    ]
 
 
 def _phase(plan: PodPlan, main: list[ContainerView], init_done: bool, failed_by_init: bool) -> str:

@@ -24,7 +24,7 @@ from kubesim.sim.objects import (
     pod_is_active,
     pod_is_ready,
 )
-from kubesim.sim.timeutil import parse_time
+from kubesim.timestamps import parse_time
 
 
 def available_pods(

@@ -11,9 +11,10 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
+from catalyst.api.listing_json import ENVIRONMENT_ITEMS, JsonItemRenderer
 from catalyst.api.presenters import environment_out
 from catalyst.service.caller import Caller
-from catalyst.service.listing import EnvironmentListing, SingleFlight, encode_item
+from catalyst.service.listing import EnvironmentListing
 from catalyst.store.records import EnvironmentRecord
 
 WAIT = 5.0
@@ -63,10 +64,10 @@ async def test_concurrent_requests_share_refreshes() -> None:
     listing = EnvironmentListing(repo)
     repo.gate = asyncio.Event()
 
-    first = asyncio.create_task(listing.body(ADMIN, render=environment_out))
+    first = asyncio.create_task(listing.body(ADMIN, render=ENVIRONMENT_ITEMS))
     await asyncio.wait_for(repo.entered.wait(), WAIT)
     # Arrived while the first refresh runs: they all share one queued refresh.
-    later = [asyncio.create_task(listing.body(ADMIN, render=environment_out)) for _ in range(20)]
+    later = [asyncio.create_task(listing.body(ADMIN, render=ENVIRONMENT_ITEMS)) for _ in range(20)]
     await asyncio.sleep(0)
     repo.gate.set()
     bodies = await asyncio.wait_for(asyncio.gather(first, *later), WAIT)
@@ -80,12 +81,12 @@ async def test_a_request_never_gets_a_refresh_that_started_before_it() -> None:
     repo.rows[1] = record(1)
     listing = EnvironmentListing(repo)
     repo.gate = asyncio.Event()
-    early = asyncio.create_task(listing.body(ADMIN, render=environment_out))
+    early = asyncio.create_task(listing.body(ADMIN, render=ENVIRONMENT_ITEMS))
     await asyncio.wait_for(repo.entered.wait(), WAIT)
 
     # A write commits while the early refresh is in flight, then a request arrives.
     repo.rows[1] = replace(repo.rows[1], status="running", version=2)
-    late = asyncio.create_task(listing.body(ADMIN, render=environment_out))
+    late = asyncio.create_task(listing.body(ADMIN, render=ENVIRONMENT_ITEMS))
     await asyncio.sleep(0)
     repo.gate.set()
 
@@ -99,9 +100,9 @@ async def test_a_cancelled_request_does_not_cancel_the_shared_refresh() -> None:
     repo.rows[1] = record(1)
     listing = EnvironmentListing(repo)
     repo.gate = asyncio.Event()
-    leaving = asyncio.create_task(listing.body(ADMIN, render=environment_out))
+    leaving = asyncio.create_task(listing.body(ADMIN, render=ENVIRONMENT_ITEMS))
     await asyncio.wait_for(repo.entered.wait(), WAIT)
-    staying = asyncio.create_task(listing.body(ADMIN, render=environment_out))
+    staying = asyncio.create_task(listing.body(ADMIN, render=ENVIRONMENT_ITEMS))
     await asyncio.sleep(0)
 
     leaving.cancel()
@@ -112,54 +113,28 @@ async def test_a_cancelled_request_does_not_cancel_the_shared_refresh() -> None:
         await leaving
 
 
-async def test_a_failed_refresh_reaches_its_callers_and_the_next_one_retries() -> None:
-    calls = 0
-
-    async def flaky() -> int:
-        nonlocal calls
-        calls += 1
-        if calls == 1:
-            raise ConnectionError("database went away")
-        return calls
-
-    flight = SingleFlight(flaky, name="test")
-    with pytest.raises(ConnectionError):
-        await flight.run()
-    assert await flight.run() == 2
-    await flight.aclose()
-
-
 async def test_many_changed_rows_render_in_a_worker_thread_with_the_same_result() -> None:
     repo = GatedRepository()
     for i in range(1, 30):
         repo.rows[i] = record(i, status="running" if i % 3 else "failed")
-    inline = await EnvironmentListing(repo).body(ADMIN, render=environment_out)
+    inline = await EnvironmentListing(repo).body(ADMIN, render=ENVIRONMENT_ITEMS)
     threaded = await EnvironmentListing(repo, inline_render_limit=0).body(
-        ADMIN, render=environment_out
+        ADMIN, render=ENVIRONMENT_ITEMS
     )
 
     assert inline == threaded == orjson.dumps([environment_out(r) for r in repo.rows.values()])
-
-
-def test_a_renderer_without_adjacent_fresh_fields_is_refused() -> None:
-    def reordered(r: EnvironmentRecord) -> dict[str, object]:
-        item = environment_out(r)
-        return {"stale": item.pop("stale"), **item}
-
-    with pytest.raises(ValueError, match="right after"):
-        encode_item(record(1), reordered(record(1)))
 
 
 async def test_a_different_renderer_replaces_every_cached_item() -> None:
     repo = GatedRepository()
     repo.rows[1] = record(1)
     listing = EnvironmentListing(repo)
-    await listing.body(ADMIN, render=environment_out)
+    await listing.body(ADMIN, render=ENVIRONMENT_ITEMS)
 
     def shouting(r: EnvironmentRecord) -> dict[str, object]:
         return {**environment_out(r), "name": r.name.upper()}
 
-    body = await listing.body(ADMIN, render=shouting)
+    body = await listing.body(ADMIN, render=JsonItemRenderer(shouting))
 
     assert orjson.loads(body)[0]["name"] == "E1"
 
@@ -168,11 +143,11 @@ async def test_an_id_committed_out_of_order_is_listed_in_id_order() -> None:
     repo = GatedRepository()
     repo.rows[1], repo.rows[5] = record(1), record(5)
     listing = EnvironmentListing(repo)
-    await listing.body(ADMIN, render=environment_out)
+    await listing.body(ADMIN, render=ENVIRONMENT_ITEMS)
 
     repo.rows[3] = record(3)  # e.g. a PostgreSQL sequence value committed late
     repo.rows[7] = record(7)
-    body = await listing.body(ADMIN, render=environment_out)
+    body = await listing.body(ADMIN, render=ENVIRONMENT_ITEMS)
 
     assert [item["id"] for item in orjson.loads(body)] == [1, 3, 5, 7]
 
@@ -186,10 +161,30 @@ async def test_a_row_deleted_between_the_two_reads_is_left_out() -> None:
     repo = VanishingRepository()
     repo.rows[1], repo.rows[2] = record(1), record(2)
     listing = EnvironmentListing(repo)
-    assert [i["id"] for i in orjson.loads(await listing.body(ADMIN, render=environment_out))] == [1]
+    first = await listing.body(ADMIN, render=ENVIRONMENT_ITEMS)
+    assert [i["id"] for i in orjson.loads(first)] == [1]
 
     repo.rows[1] = replace(repo.rows[1], status="running", version=2)
-    body = await listing.body(ADMIN, render=environment_out)
+    body = await listing.body(ADMIN, render=ENVIRONMENT_ITEMS)
 
     assert orjson.loads(body) == [environment_out(repo.rows[1])]
     assert listing.size == 1
+
+
+async def test_closing_waits_for_the_refresh_in_flight_then_refuses_requests() -> None:
+    repo = GatedRepository()
+    repo.rows[1] = record(1)
+    listing = EnvironmentListing(repo)
+    repo.gate = asyncio.Event()
+    request = asyncio.create_task(listing.body(ADMIN, render=ENVIRONMENT_ITEMS))
+    await asyncio.wait_for(repo.entered.wait(), WAIT)
+
+    closing = asyncio.create_task(listing.aclose())
+    await asyncio.sleep(0)
+    assert not closing.done()
+    repo.gate.set()
+    await asyncio.wait_for(closing, WAIT)
+
+    assert await statuses(await asyncio.wait_for(request, WAIT)) == ["starting"]
+    with pytest.raises(RuntimeError, match="closed"):
+        await listing.body(ADMIN, render=ENVIRONMENT_ITEMS)

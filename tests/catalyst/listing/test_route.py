@@ -3,7 +3,6 @@ database: the cached body is the presenter's JSON, per caller, and follows every
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
@@ -13,7 +12,6 @@ import pytest
 from catalyst.api.app import create_app
 from catalyst.api.dependencies import ApiServices
 from catalyst.api.presenters import environment_out
-from catalyst.service.listing import cyclic_gc_paused
 from catalyst.service.tokens import TokenService
 from catalyst.store.database import Database
 from catalyst.store.tokens import TokenRepository
@@ -78,18 +76,3 @@ async def test_the_listing_is_the_presenters_json_and_follows_writes(
     after = (await client.get("/api/environments", headers=auth("admin"))).json()
     assert after == [environment_out(r) for r in await harness.repo.list_live()]
     assert theirs.id not in [e["id"] for e in after]
-
-
-def test_the_collector_pause_restores_what_it_found() -> None:
-    assert gc.isenabled()
-    with cyclic_gc_paused():
-        assert not gc.isenabled()
-    assert gc.isenabled()
-
-    gc.disable()
-    try:
-        with cyclic_gc_paused():
-            pass
-        assert not gc.isenabled()
-    finally:
-        gc.enable()

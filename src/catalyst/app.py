@@ -7,8 +7,12 @@ through start still stops what was started):
 1. the data directory, then the database (migrated to head on connect);
 2. the cluster: with no kubeconfig and not in-cluster, an embedded kubesim (rules: the
    embedded rules unless KUBESIM_RULES says otherwise) whose kubeconfig is written to
-   DATA_DIR; then the `ClusterClient`;
-3. charts (catalogue + Helm renderer), the deployer, the use cases;
+   DATA_DIR; then one `ClusterClient` per purpose (`ClusterPools`), each with its own
+   connection pool and rate limiter, so that no kind of work can starve another of
+   connections: client-driven work (API reads, deploys, readiness), log follows (bounded:
+   two connections per allowed stream), the watcher, and leader election;
+3. charts (catalogue + Helm renderer), the deployer, the use cases (stopping them stops
+   the environment listing's cache and its refresh task);
 4. the `OperationRunner`, which resumes every pending operation;
 5. the leader election: a background task competes for the Lease and, while this replica
    holds it, runs the watcher, the reaper and the heartbeat (`LeaderDuties`); on stop the
@@ -17,7 +21,9 @@ through start still stops what was started):
 
 `serve` runs that inside one asyncio loop with uvicorn as a programmatic server, handling
 SIGINT/SIGTERM itself so shutdown always runs `Catalyst.stop` (uvicorn's own handlers
-would re-raise the signal after the server stops and skip it).
+would re-raise the signal after the server stops and skip it). `server_config` is how
+uvicorn is configured, including the header and body read timeouts for slow clients
+(`catalyst.http_protocol`).
 """
 
 from __future__ import annotations
@@ -28,7 +34,9 @@ import signal
 import socket
 from collections.abc import Callable, Generator
 from contextlib import AsyncExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -36,16 +44,19 @@ from sse_starlette.sse import AppStatus
 
 from catalyst.api.app import create_app
 from catalyst.api.dependencies import ApiServices
+from catalyst.api.http_protocol import ErrorShapeBadRequests
 from catalyst.charts import ChartCatalogue, HelmRenderer, bundled_charts_dir
 from catalyst.cluster import ClusterClient, Deployer, EnvironmentReader, LogFollower
 from catalyst.cluster.leader_election import LeaderElector
 from catalyst.config import Settings
 from catalyst.embedded import KUBESIM_RULES
+from catalyst.http_protocol import timed_h11_protocol
 from catalyst.service.charts import ChartService
 from catalyst.service.environments import EnvironmentService
-from catalyst.service.listing import heartbeat_freshness
+from catalyst.service.freshness import heartbeat_freshness
 from catalyst.service.logs import LogService
 from catalyst.service.operations import EnvironmentOperations
+from catalyst.service.preflight import RenderPreflight
 from catalyst.service.runner import OperationRunner
 from catalyst.service.status import StatusService
 from catalyst.service.tokens import TokenService
@@ -59,6 +70,29 @@ from kubesim.server import KubeSim
 logger = logging.getLogger(__name__)
 
 _SHUTDOWN_GRACE = 5
+# Each informer holds one watch; the rest is room for relists and the watcher's reads.
+_WATCHER_CONNECTIONS = 32
+# One Lease request at a time, and a spare for a request that outlives its deadline.
+_LEASE_CONNECTIONS = 2
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterPools:
+    """One client (connection pool and rate limiter) per kind of cluster work.
+
+    Leader election and the watcher never share a pool with work that clients can cause,
+    so no number of requests or streams can keep the leader from renewing its Lease or
+    the watcher from watching.
+    """
+
+    api: ClusterClient
+    """Client-driven work: ``?latestStatus=1`` reads, deploys and deletes, ``/readyz``."""
+    logs: ClusterClient
+    """Log follows; two connections per stream allowed by MAX_LOG_STREAMS."""
+    watcher: ClusterClient
+    """The leader's informers."""
+    leases: ClusterClient
+    """Leader election."""
 
 
 class Catalyst:
@@ -71,6 +105,8 @@ class Catalyst:
         self.kubesim: KubeSim | None = None
         self.kubeconfig: Path | None = None
         self.cluster: ClusterClient | None = None
+        """The client-driven pool (`ClusterPools.api`)."""
+        self.pools: ClusterPools | None = None
         self.runner: OperationRunner | None = None
         self.services: ApiServices | None = None
         self.elector: LeaderElector | None = None
@@ -105,18 +141,28 @@ class Catalyst:
         self.database = database
 
         cluster = await self._connect_cluster()
+        pools = ClusterPools(
+            api=cluster,
+            logs=self._own_pool(cluster, max_connections=2 * settings.max_log_streams),
+            watcher=self._own_pool(cluster, max_connections=_WATCHER_CONNECTIONS),
+            leases=self._own_pool(cluster, max_connections=_LEASE_CONNECTIONS),
+        )
         self.cluster = cluster
+        self.pools = pools
 
         environments = EnvironmentRepository(database)
         tokens = TokenService(TokenRepository(database))
         charts_dir = Path(settings.charts_dir) if settings.charts_dir else bundled_charts_dir()
         charts = ChartService(ChartCatalogue(charts_dir))
         thresholds = settings.status_thresholds()
+        # One renderer and one deployer: the request path's preflight shares their bounds.
+        renderer = HelmRenderer(max_concurrent_renders=settings.max_concurrent_operations)
+        deployer = Deployer(cluster, allowed_cluster_kinds=settings.cluster_kind_allowlist())
         operations = EnvironmentOperations(
             environments=environments,
             charts=charts,
-            renderer=HelmRenderer(max_concurrent_renders=settings.max_concurrent_operations),
-            deployer=Deployer(cluster),
+            renderer=renderer,
+            deployer=deployer,
             thresholds=thresholds,
             delete_timeout=settings.delete_timeout,
         )
@@ -126,6 +172,7 @@ class Catalyst:
         )
         heartbeats = HeartbeatRepository(database)
         environment_service = EnvironmentService(
+            preflight=RenderPreflight(charts=charts, renderer=renderer, deployer=deployer),
             environments=environments,
             charts=charts,
             runner=runner,
@@ -134,8 +181,14 @@ class Catalyst:
                 heartbeats, stale_after_seconds=settings.status_stale_timeout
             ),
         )
+        # Owns the listing cache's refresh task: stopped before the database closes.
+        self._stack.push_async_callback(environment_service.aclose)
         logs = LogService(
-            environment_service, LogFollower(cluster), wait_timeout=settings.log_wait_timeout
+            environment_service,
+            LogFollower(pools.logs),
+            wait_timeout=settings.log_wait_timeout,
+            max_streams=settings.max_log_streams,
+            max_streams_per_token=settings.max_log_streams_per_token,
         )
 
         async def database_ready() -> None:
@@ -157,9 +210,9 @@ class Catalyst:
         self._stack.push_async_callback(runner.stop)
         self.runner = runner
         await self._start_leader_election(
-            cluster,
+            pools.leases,
             LeaderDuties(
-                client=cluster,
+                client=pools.watcher,
                 environments=environments,
                 environment_service=environment_service,
                 status=status,
@@ -216,6 +269,11 @@ class Catalyst:
             elector.identity,
         )
 
+    def _own_pool(self, cluster: ClusterClient, *, max_connections: int) -> ClusterClient:
+        client = cluster.with_own_pool(max_connections=max_connections)
+        self._stack.push_async_callback(client.close)
+        return client
+
     async def _connect_cluster(self) -> ClusterClient:
         settings = self.settings
         if settings.in_cluster:
@@ -257,6 +315,23 @@ class _Server(uvicorn.Server):
         yield
 
 
+def server_config(app: Any, settings: Settings) -> uvicorn.Config:
+    """How ``catalyst serve`` runs uvicorn around ``app`` (an ASGI application)."""
+    return uvicorn.Config(
+        app,
+        log_config=None,
+        lifespan="off",
+        timeout_graceful_shutdown=_SHUTDOWN_GRACE,
+        access_log=False,
+        http=timed_h11_protocol(
+            ErrorShapeBadRequests,
+            header_timeout=settings.http_header_timeout,
+            body_timeout=settings.http_body_timeout,
+        ),
+        ws="none",  # Catalyst serves no WebSockets
+    )
+
+
 def bind_socket(host: str, port: int) -> socket.socket:
     """A listening TCP socket (port 0: a free port), so the URL is known before serving."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -281,14 +356,7 @@ async def serve(
     try:
         host, port = sock.getsockname()[:2]
         url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
-        config = uvicorn.Config(
-            catalyst.app,
-            log_config=None,
-            lifespan="off",
-            timeout_graceful_shutdown=_SHUTDOWN_GRACE,
-            access_log=False,
-        )
-        server = _Server(config)
+        server = _Server(server_config(catalyst.app, settings))
         loop = asyncio.get_running_loop()
 
         def request_exit(signum: int) -> None:

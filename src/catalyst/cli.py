@@ -1,4 +1,4 @@
-"""The ``catalyst`` command: ``serve``, ``token create NAME [--admin]``, ``migrate``.
+"""The ``catalyst`` command: ``serve``, ``token create|list|revoke``, ``migrate``.
 
 Settings come from ``CATALYST_*`` environment variables (see `catalyst.config.Settings`);
 ``serve --host/--port`` override the two listening settings.
@@ -10,6 +10,12 @@ Settings come from ``CATALYST_*`` environment variables (see `catalyst.config.Se
 - ``catalyst token create NAME [--admin]``: creates an API token; the token is printed
   once, alone on the last line of the output (scripts take ``tail -n 1``). The API needs a
   token: on a fresh installation create one with this command first.
+- ``catalyst token list``: every token's id, name, whether it is an admin token and when
+  it was created (never the token: only its hash is stored).
+- ``catalyst token revoke NAME|ID``: deletes the token with that name, or with that id when
+  no token has that name. Replicas that recognised it in the last 5 seconds may accept it
+  for up to 5 seconds more (their recognition cache); after that it is refused everywhere.
+  Exit status 1 when no token matches.
 - ``catalyst migrate``: applies the database migrations and exits.
 """
 
@@ -19,11 +25,12 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
 from catalyst.app import Catalyst, serve
 from catalyst.config import Settings
-from catalyst.service.tokens import TokenService
+from catalyst.service.tokens import CACHE_SECONDS, TokenService
 from catalyst.store.database import Database, redact_url
 from catalyst.store.errors import TokenNameTaken
 from catalyst.store.tokens import TokenRepository
@@ -44,6 +51,12 @@ def _parser() -> argparse.ArgumentParser:
     create = token_commands.add_parser("create", help="create a token and print it once")
     create.add_argument("name", help="a unique name for the token (who uses it)")
     create.add_argument("--admin", action="store_true", help="may see every environment")
+    token_commands.add_parser("list", help="list tokens (ids, names, admin, created)")
+    revoke = token_commands.add_parser(
+        "revoke",
+        help=f"revoke a token (other replicas may accept it for up to {CACHE_SECONDS:g} s more)",
+    )
+    revoke.add_argument("token", metavar="NAME|ID", help="the token's name, or its id")
 
     commands.add_parser("migrate", help="apply database migrations and exit")
     return parser
@@ -69,21 +82,58 @@ def _announce(catalyst: Catalyst, url: str) -> None:
     )
 
 
-async def _create_token(settings: Settings, name: str, admin: bool) -> int:
+T = TypeVar("T")
+
+
+async def _with_tokens(settings: Settings, use: Callable[[TokenService], Awaitable[T]]) -> T:
+    """Run ``use`` with a token service on the configured (migrated) database."""
     await asyncio.to_thread(settings.data_dir.mkdir, parents=True, exist_ok=True)
     database = Database(settings.resolved_database_url())
     try:
         await database.connect()
-        try:
-            issued = await TokenService(TokenRepository(database)).create(name, admin=admin)
-        except TokenNameTaken:
-            print(f"error: a token named {name!r} already exists", file=sys.stderr)
-            return 1
+        return await use(TokenService(TokenRepository(database)))
     finally:
         await database.close()
+
+
+async def _create_token(settings: Settings, name: str, admin: bool) -> int:
+    try:
+        issued = await _with_tokens(settings, lambda tokens: tokens.create(name, admin=admin))
+    except TokenNameTaken:
+        print(f"error: a token named {name!r} already exists", file=sys.stderr)
+        return 1
     kind = "admin token" if issued.admin else "token"
     print(f"Created {kind} {issued.name!r} (id {issued.id}). It is shown only once:")
     print(issued.token, flush=True)
+    return 0
+
+
+async def _list_tokens(settings: Settings) -> int:
+    records = await _with_tokens(settings, lambda tokens: tokens.list())
+    rows = [("ID", "NAME", "ADMIN", "CREATED")] + [
+        (
+            str(r.id),
+            r.name,
+            "yes" if r.admin else "no",
+            r.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        )
+        for r in records
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        print("  ".join([*(row[i].ljust(widths[i]) for i in range(3)), row[3]]))
+    return 0
+
+
+async def _revoke_token(settings: Settings, name_or_id: str) -> int:
+    revoked = await _with_tokens(settings, lambda tokens: tokens.revoke(name_or_id))
+    if revoked is None:
+        print(f"error: no token named or numbered {name_or_id!r}", file=sys.stderr)
+        return 1
+    print(
+        f"Revoked token {revoked.name!r} (id {revoked.id}). Replicas that recognised it in "
+        f"the last {CACHE_SECONDS:g} s may accept it for up to {CACHE_SECONDS:g} s more."
+    )
     return 0
 
 
@@ -112,6 +162,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(serve(settings, announce=_announce))
         return 0
     if args.command == "token":
+        if args.token_command == "list":
+            return asyncio.run(_list_tokens(settings))
+        if args.token_command == "revoke":
+            return asyncio.run(_revoke_token(settings, args.token))
         return asyncio.run(_create_token(settings, args.name, args.admin))
     return asyncio.run(_migrate(settings))
 

@@ -18,9 +18,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from catalyst.cluster.scope import AllowedClusterKinds
 from catalyst.domain import StatusThresholds
 from catalyst.store.database import sqlite_url_for
 from catalyst.watcher.leader_duties import WatcherSettings
@@ -89,14 +90,37 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)
     """Largest accepted request body (bytes); larger bodies get 413 before parsing."""
 
+    http_header_timeout: float = Field(default=10.0, gt=0)
+    """Seconds a client has to send a request's line and headers, counted from the
+    connection (or from the end of the previous answer on a kept-alive connection). Later:
+    408 and the connection is closed."""
+
+    http_body_timeout: float = Field(default=30.0, gt=0)
+    """Seconds a client has to send a request's whole body once its headers arrived. Later:
+    408 and the connection is closed."""
+
     sse_heartbeat_seconds: float = Field(default=15.0, gt=0)
     """Interval of the SSE heartbeat comment on log streams."""
 
     log_wait_timeout: float = Field(default=900.0, gt=0)
     """How long a log stream waits for its pod and container to start before it ends."""
 
+    max_log_streams: int = Field(default=100, ge=1)
+    """Log streams one replica serves at once, all tokens together; more get 429. Log
+    follows have their own pool of twice as many connections to the cluster."""
+
+    max_log_streams_per_token: int = Field(default=20, ge=1)
+    """Log streams one API token may have open at once on one replica; more get 429."""
+
     delete_timeout: float = Field(default=600.0, gt=0)
     """Seconds to wait for an environment's namespace to disappear on delete."""
+
+    allowed_cluster_kinds: str = ""
+    """Cluster-scoped kinds a chart may create, comma-separated: ``Kind`` (in any API group)
+    or ``Kind.group``, e.g. ``ClusterRole,StorageClass.storage.k8s.io``. Empty: a render with
+    any cluster-scoped object is refused and nothing of it is applied. Objects of allowed
+    kinds carry the environment's labels and are deleted with it; like every object, one
+    that already exists without those labels is never adopted."""
 
     # Status thresholds (status-spec.md §6.3); the names follow the spec's abbreviations.
     status_unschedulable_timeout: float = Field(default=300.0, gt=0)
@@ -165,6 +189,16 @@ class Settings(BaseSettings):
     def uses_embedded_cluster(self) -> bool:
         """True when Catalyst must start its own kubesim (no kubeconfig, not in-cluster)."""
         return not self.kubeconfig and not self.in_cluster
+
+    @field_validator("allowed_cluster_kinds")
+    @classmethod
+    def _check_allowed_cluster_kinds(cls, value: str) -> str:
+        AllowedClusterKinds.parse(value)  # a malformed entry stops the service at start
+        return value
+
+    def cluster_kind_allowlist(self) -> AllowedClusterKinds:
+        """The parsed ALLOWED_CLUSTER_KINDS."""
+        return AllowedClusterKinds.parse(self.allowed_cluster_kinds)
 
     def embedded_kubeconfig_path(self) -> Path:
         """Where the embedded kubesim writes its kubeconfig."""

@@ -7,11 +7,13 @@ import os
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
-from catalyst.service.tokens import TokenService
+from catalyst.service.tokens import CACHE_SECONDS, TokenService
 from catalyst.store.database import Database, sqlite_url_for
 from catalyst.store.tokens import TokenRepository
+from tests.catalyst.api.live import live_catalyst
 
 pytestmark = pytest.mark.slow
 
@@ -61,3 +63,49 @@ async def test_migrate_creates_the_database(tmp_path: Path) -> None:
     assert code == 0
     assert "latest schema" in out
     assert (tmp_path / "catalyst.db").exists()
+
+
+async def test_token_list_and_revoke(tmp_path: Path) -> None:
+    for name in ("ci", "alice"):
+        code, _, _ = await run(tmp_path, "token", "create", name, *(["--admin"] * (name == "ci")))
+        assert code == 0
+    code, out, _ = await run(tmp_path, "token", "list")
+    assert code == 0
+    lines = out.strip().splitlines()
+    assert lines[0].split() == ["ID", "NAME", "ADMIN", "CREATED"]
+    assert [line.split()[:3] for line in lines[1:]] == [["1", "ci", "yes"], ["2", "alice", "no"]]
+
+    code, out, _ = await run(tmp_path, "token", "revoke", "alice")
+    assert code == 0
+    assert "Revoked token 'alice' (id 2)" in out
+    assert "5 s" in out  # says how long other replicas may still accept it
+    code, out, _ = await run(tmp_path, "token", "revoke", "1")  # by id
+    assert code == 0
+    assert "Revoked token 'ci' (id 1)" in out
+    code, out, _ = await run(tmp_path, "token", "list")
+    assert out.strip().splitlines()[1:] == []
+
+    code, _, err = await run(tmp_path, "token", "revoke", "alice")
+    assert code == 1
+    assert "no token named or numbered 'alice'" in err
+
+
+async def test_a_revoked_token_is_refused_by_a_running_service_within_the_cache_time(
+    tmp_path: Path,
+) -> None:
+    data_dir = tmp_path / "data"
+    async with (
+        live_catalyst(data_dir) as live,
+        httpx.AsyncClient(base_url=live.url, timeout=TIMEOUT) as client,
+    ):
+        headers = {"Authorization": f"ApiToken {live.alice_token}"}
+        assert (await client.get("/api/environments", headers=headers)).status_code == 200
+        code, _, _ = await run(data_dir, "token", "revoke", "alice")
+        assert code == 0
+        # The documented recognition cache (5 s from the request above), with room to spare.
+        async with asyncio.timeout(CACHE_SECONDS + 5.0):
+            while True:
+                response = await client.get("/api/environments", headers=headers)
+                if response.status_code == 401:
+                    break
+                await asyncio.sleep(0.1)

@@ -28,17 +28,20 @@ its controller-revision-hash label exceed 63 characters.
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
-{{/* Labels on every object. managed-by is left to the deployer (Catalyst stamps its own). */}}
+{{/*
+Labels on every object. managed-by is left to the deployer (Catalyst stamps its own).
+Every scalar these helpers print is quoted: a value can never add keys or documents.
+*/}}
 {{- define "mediawiki.labels" -}}
-helm.sh/chart: {{ include "mediawiki.chart" . }}
+helm.sh/chart: {{ include "mediawiki.chart" . | quote }}
 {{ include "mediawiki.selectorLabels" . }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/part-of: mediawiki
 {{- end -}}
 
 {{- define "mediawiki.selectorLabels" -}}
-app.kubernetes.io/name: {{ include "mediawiki.name" . }}
-app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/name: {{ include "mediawiki.name" . | quote }}
+app.kubernetes.io/instance: {{ .Release.Name | quote }}
 {{- end -}}
 
 {{/*
@@ -46,12 +49,12 @@ Component labels: call with (dict "ctx" $ "component" "web").
 */}}
 {{- define "mediawiki.componentLabels" -}}
 {{ include "mediawiki.labels" .ctx }}
-app.kubernetes.io/component: {{ .component }}
+app.kubernetes.io/component: {{ .component | quote }}
 {{- end -}}
 
 {{- define "mediawiki.componentSelectorLabels" -}}
 {{ include "mediawiki.selectorLabels" .ctx }}
-app.kubernetes.io/component: {{ .component }}
+app.kubernetes.io/component: {{ .component | quote }}
 {{- end -}}
 
 {{/*

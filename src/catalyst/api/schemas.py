@@ -1,9 +1,12 @@
 """Request and response bodies of the HTTP API (api-contract.md), in camelCase.
 
 Request guarantees: ``name`` is a DNS-1123 label of at most 53 characters (Helm's
-release-name limit); ``values`` must be a JSON object, except that PHP's empty array ``[]``
-is accepted as ``{}``; everything inside ``values`` is passed through untouched (strings
-like ``"true"`` stay strings). Unknown top-level keys are ignored.
+release-name limit), matched in full (a trailing newline is not a label); ``values`` must be
+a JSON object, except that PHP's empty array ``[]`` is accepted as ``{}``; everything inside
+``values`` is passed through untouched (strings like ``"true"`` stay strings) as long as it
+can be stored exactly (`catalyst.api.chart_values`: 64-bit integers, finite numbers, valid
+Unicode, at most 32 levels deep), otherwise 422 naming the member. Unknown top-level keys
+are ignored.
 
 Responses never carry secrets: `EnvironmentOut.from_record` redacts ``values``.
 """
@@ -17,17 +20,20 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
 from pydantic_core import PydanticCustomError
 
+from catalyst.api.chart_values import unsupported_member
 from catalyst.service.time import rfc3339
 
 MAX_NAME_LENGTH = 53
-_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS1123_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+_DNS1123_LABEL = re.compile(DNS1123_LABEL)
 
 
 Timestamp = Annotated[datetime, PlainSerializer(rfc3339, return_type=str)]
 
 
 def _check_name(value: str) -> str:
-    if len(value) > MAX_NAME_LENGTH or not _DNS1123_LABEL.match(value):
+    # fullmatch: with match, "$" also matches before a trailing newline.
+    if len(value) > MAX_NAME_LENGTH or not _DNS1123_LABEL.fullmatch(value):
         raise PydanticCustomError(
             "dns1123_label",
             "must be a DNS-1123 label of at most 53 characters "
@@ -42,19 +48,45 @@ def _check_values(value: Any) -> Any:
         return {}
     if not isinstance(value, dict):
         raise PydanticCustomError("values_object", "must be an object")
+    unsupported = unsupported_member(value)
+    if unsupported is not None:
+        raise PydanticCustomError(
+            "values_unsupported",
+            "{reason}",
+            {"reason": unsupported.reason, "path": unsupported.path},
+        )
     return value
+
+
+_VALUES_DESCRIPTION = (
+    "Chart values handed to Helm ([] means {}). Integers must fit in 64 bits, numbers must "
+    "be finite, text must be valid Unicode, and nesting is limited to 32 levels."
+)
 
 
 class EnvironmentCreate(BaseModel):
     """Body of ``POST /api/environments``."""
 
-    model_config = ConfigDict(extra="ignore")
-
-    name: str = Field(description="DNS-1123 label, at most 53 characters.")
-    chartName: str = Field(min_length=1, description="A chart from GET /api/charts.")
-    values: dict[str, Any] = Field(
-        default_factory=dict, description="Chart values handed to Helm ([] means {})."
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "wiki-0123456789",
+                    "chartName": "mediawiki",
+                    "values": {"mediawikiCore": {"branch": "master"}},
+                }
+            ]
+        },
     )
+
+    name: str = Field(
+        description="DNS-1123 label, at most 53 characters.",
+        # Documented for generated clients and schema-driven tests; enforced by _check_name.
+        json_schema_extra={"pattern": DNS1123_LABEL, "minLength": 1, "maxLength": 53},
+    )
+    chartName: str = Field(min_length=1, description="A chart from GET /api/charts.")
+    values: dict[str, Any] = Field(default_factory=dict, description=_VALUES_DESCRIPTION)
 
     _name = field_validator("name")(_check_name)
     _values = field_validator("values", mode="before")(_check_values)
@@ -66,9 +98,9 @@ class EnvironmentRefresh(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    name: str | None = None
-    chartName: str | None = None
-    values: dict[str, Any] = Field(default_factory=dict)
+    name: str | None = Field(default=None, description="The environment's name, if sent.")
+    chartName: str | None = Field(default=None, description="The environment's chart, if sent.")
+    values: dict[str, Any] = Field(default_factory=dict, description=_VALUES_DESCRIPTION)
 
     _values = field_validator("values", mode="before")(_check_values)
 
@@ -102,6 +134,21 @@ class EnvironmentOut(BaseModel):
     values: dict[str, Any]
     resources: list[ResourceOut] | None = Field(
         default=None, description="Only with latestStatus: each object's own status."
+    )
+
+
+class ErrorBody(BaseModel):
+    """The error shape of every 4xx/5xx answer (api-contract.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    statusCode: int = Field(description="The HTTP status code, repeated.", examples=[422])
+    statusText: str = Field(
+        description="The status code's reason phrase.", examples=["Unprocessable Entity"]
+    )
+    details: list[str] = Field(
+        description="Readable reasons, often as `<field>: <reason>`.",
+        examples=[["values: must be an object"]],
     )
 
 

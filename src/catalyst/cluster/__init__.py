@@ -8,9 +8,11 @@
 | ``discovery`` | ``ResourceInfo``, discovery parsing, object and collection paths |
 | ``errors`` | ``ClusterError`` (from ``Status`` bodies) and friends |
 | ``objects`` | ``ObjectRef``: inventory identity |
-| ``labels`` | the labels stamped on applied objects and their templates |
+| ``labels`` | the labels stamped on applied objects and their templates (and ownership) |
 | ``ordering`` | the apply order of kinds |
-| ``deployer`` | ``Deployer``: apply (SSA), prune, delete an environment's namespace |
+| ``scope`` | ``AllowedClusterKinds``: the cluster-scoped kinds an operator allows |
+| ``ownership`` | reading, and deleting only what carries an environment's labels |
+| ``deployer`` | ``Deployer``: apply (SSA), prune, delete; nothing leaves the namespace |
 | ``reader`` | ``EnvironmentReader``: one environment's live objects (``latestStatus``) |
 | ``logs`` | ``LogFollower``: wait for a container, follow its log |
 """
@@ -20,9 +22,11 @@ from __future__ import annotations
 from catalyst.cluster.client import ClusterClient
 from catalyst.cluster.deployer import (
     FIELD_MANAGER,
+    ClusterScopedObjectsRefused,
     Deployer,
     DeployError,
     DeployTarget,
+    ForeignObjectsRefused,
     NamespaceDeletionTimeout,
 )
 from catalyst.cluster.discovery import ResourceInfo
@@ -32,26 +36,37 @@ from catalyst.cluster.errors import (
     ClusterError,
     UnknownResourceError,
 )
-from catalyst.cluster.logs import LogFollower, LogLine, LogStreamError, LogWaitTimeout
+from catalyst.cluster.logs import (
+    LogFollower,
+    LogLine,
+    LogSourceDeleted,
+    LogStreamError,
+    LogWaitTimeout,
+)
 from catalyst.cluster.ratelimit import DEFAULT_BURST, DEFAULT_QPS, TokenBucket
 from catalyst.cluster.reader import EnvironmentReader, EnvironmentSnapshot, read_environment
+from catalyst.cluster.scope import AllowedClusterKinds
 from catalyst.domain.model import ObjectRef
 
 __all__ = [
     "DEFAULT_BURST",
     "DEFAULT_QPS",
     "FIELD_MANAGER",
+    "AllowedClusterKinds",
     "ClusterClient",
     "ClusterConfigError",
     "ClusterConnectionError",
     "ClusterError",
+    "ClusterScopedObjectsRefused",
     "DeployError",
     "DeployTarget",
     "Deployer",
     "EnvironmentReader",
     "EnvironmentSnapshot",
+    "ForeignObjectsRefused",
     "LogFollower",
     "LogLine",
+    "LogSourceDeleted",
     "LogStreamError",
     "LogWaitTimeout",
     "NamespaceDeletionTimeout",

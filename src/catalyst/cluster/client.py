@@ -19,6 +19,15 @@ Guarantees:
 - :meth:`ClusterClient.stream` yields the open ``aiohttp`` response of a successful request
   (watch events, container logs) and releases it when the ``async with`` block ends; an
   error status is raised before the block starts.
+- **One connection pool per client, at most ``max_connections`` connections.** A request
+  or stream open that finds the pool full waits for a free connection, at most
+  ``request_timeout`` seconds, then fails with
+  :class:`~catalyst.cluster.errors.ClusterConnectionError`. Long-lived responses (watches,
+  log follows) hold their connection for as long as they are open, so work that must
+  never wait behind them gets a pool of its own: :meth:`ClusterClient.with_own_pool`
+  makes a client for the same server and credentials with its own pool and its own
+  token bucket (the composition root keeps API work, log follows, the watcher and leader
+  election apart this way).
 - :meth:`ClusterClient.resource_for` answers from a per-group-version discovery cache,
   refetching that group-version on a miss (:mod:`catalyst.cluster.discovery`).
 - Bearer tokens are fetched per request through ``kubernetes_asyncio``'s auth settings, so
@@ -32,6 +41,7 @@ refresh re-reads the (tiny, local) token file at most once a minute on the loop 
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -67,6 +77,8 @@ APPLY_PATCH = "application/apply-patch+yaml"
 MERGE_PATCH = "application/merge-patch+json"
 
 DEFAULT_REQUEST_TIMEOUT = 60.0
+DEFAULT_MAX_CONNECTIONS = 100
+"""kubernetes_asyncio's own default pool size (``Configuration.connection_pool_maxsize``)."""
 USER_AGENT = "catalyst"
 
 
@@ -121,10 +133,12 @@ class ClusterClient:
         qps: float = DEFAULT_QPS,
         burst: int = DEFAULT_BURST,
         request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
     ) -> ClusterClient:
         """Client for the cluster of ``context`` (default: current-context) in a kubeconfig."""
         config_file = os.fspath(path)
         configuration = Configuration()
+        configuration.connection_pool_maxsize = max_connections
 
         def load() -> Any:
             if not os.path.isfile(config_file):
@@ -158,9 +172,11 @@ class ClusterClient:
         qps: float = DEFAULT_QPS,
         burst: int = DEFAULT_BURST,
         request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
     ) -> ClusterClient:
         """Client using the pod's service account (token, CA and KUBERNETES_SERVICE_*)."""
         configuration = Configuration()
+        configuration.connection_pool_maxsize = max_connections
         try:
             await asyncio.to_thread(load_incluster_config, client_configuration=configuration)
         except ConfigException as exc:
@@ -170,6 +186,39 @@ class ClusterClient:
             rate_limiter=TokenBucket(qps, burst),
             request_timeout=request_timeout,
         )
+
+    def with_own_pool(
+        self,
+        *,
+        max_connections: int,
+        qps: float | None = None,
+        burst: int | None = None,
+        request_timeout: float | None = None,
+    ) -> ClusterClient:
+        """A client for the same server and credentials with its own connection pool.
+
+        It has its own token bucket (``qps``/``burst``: this client's unless given), its own
+        discovery cache and its own session: closing either client leaves the other open.
+        Credentials stay shared, so a refreshed token (exec plugin, rotated service account
+        token) is used by both.
+        """
+        configuration = copy.copy(self._configuration)
+        configuration.connection_pool_maxsize = max_connections
+        return ClusterClient(
+            ApiClient(configuration=configuration),
+            rate_limiter=TokenBucket(
+                self.rate_limiter.qps if qps is None else qps,
+                self.rate_limiter.burst if burst is None else burst,
+            ),
+            max_retries=self.max_retries,
+            request_timeout=self.request_timeout if request_timeout is None else request_timeout,
+            sleep=self.retry_sleep,
+        )
+
+    @property
+    def max_connections(self) -> int:
+        """How many connections this client's pool opens at most."""
+        return int(self._session.connector.limit) if self._session.connector else 0
 
     async def close(self) -> None:
         """Close the HTTP session. Idempotent."""
@@ -239,10 +288,14 @@ class ClusterClient:
         """Open a long-lived response (watch, log follow); read it inside the block.
 
         ``read_timeout`` bounds the silence between two chunks (None: wait forever; a watch
-        normally sets ``timeoutSeconds`` so the server ends it).
+        normally sets ``timeoutSeconds`` so the server ends it). Getting a connection (from
+        a full pool, or a new one) is bounded by ``request_timeout``.
         """
         timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=self.request_timeout, sock_read=read_timeout
+            total=None,
+            connect=self.request_timeout,
+            sock_connect=self.request_timeout,
+            sock_read=read_timeout,
         )
         async with self._open(method, path, query=query, client_timeout=timeout) as response:
             yield response

@@ -1,23 +1,56 @@
 """``Deployer``: puts one environment's rendered objects on the cluster and takes them away.
 
-- :meth:`Deployer.apply_environment` makes sure the environment's namespace exists (labelled
-  with the environment id), stamps Catalyst's labels (:mod:`catalyst.cluster.labels`),
-  forces every namespaced object into that namespace (a chart cannot write elsewhere) and
-  server-side-applies the objects one by one in :mod:`catalyst.cluster.ordering` order with
-  field manager ``catalyst`` and ``force=true`` (Catalyst owns these objects; a field some
-  other manager took, e.g. ``kubectl edit``, is taken back rather than failing the deploy).
-  It returns the inventory: the :class:`~catalyst.domain.ObjectRef` of every
-  applied object, in apply order. Re-applying the same render changes nothing.
+Nothing leaves the environment's namespace. That is the first guarantee, and every
+operation below keeps it:
+
+- Namespaced objects are forced into the environment's namespace (a chart cannot write
+  elsewhere). Whether a kind is namespaced is what the cluster's discovery says.
+- Cluster-scoped objects are refused unless the operator allowed their kind
+  (:class:`~catalyst.cluster.scope.AllowedClusterKinds`, ``CATALYST_ALLOWED_CLUSTER_KINDS``):
+  :class:`ClusterScopedObjectsRefused` names every one of them before anything is applied,
+  not even the namespace.
+- Ownership is the environment's labels (:func:`~catalyst.cluster.labels.belongs_to`).
+  Before applying, the namespace and every object of the render are read; if any of them
+  exists without this environment's labels (another tenant's namespace, ``kube-system``, a
+  Node, an object an administrator made in the namespace), :class:`ForeignObjectsRefused`
+  names every one before anything is applied: nothing is ever adopted or overwritten.
+  Server-side apply uses ``force=true`` only on objects this environment owns (a field some
+  other manager took, e.g. ``kubectl edit``, is taken back); an object that did not exist
+  when it was read is applied without force, so one that another party creates in between
+  fails the apply on any field they set differently instead of being taken over. (A
+  namesake created in that instant with identical fields would still be merged: the
+  window is one round trip, and only an administrator, or another environment with the
+  same allowed cluster-scoped object, can write there.)
+- Prune and delete act only on objects that carry this environment's labels, in its
+  namespace or of an allowed cluster-scoped kind, and delete with a uid precondition
+  (:mod:`catalyst.cluster.ownership`). Anything else an inventory lists is left alone, with
+  a warning.
+
+The operations:
+
+- :meth:`Deployer.apply_environment` makes sure the environment's namespace exists
+  (labelled with the environment id), stamps Catalyst's labels
+  (:mod:`catalyst.cluster.labels`) and server-side-applies the objects one by one in
+  :mod:`catalyst.cluster.ordering` order with field manager ``catalyst``. It returns the
+  inventory: the :class:`~catalyst.domain.ObjectRef` of every applied object, in apply
+  order (cluster-scoped ones with namespace ""). Re-applying the same render changes
+  nothing.
 - Any rejection raises :class:`DeployError` naming the object and quoting the server's
-  message. Objects applied before the failure stay (the next apply or the namespace
+  message. Objects applied before the failure stay (the next apply or the environment's
   deletion takes care of them). A namespace that is being deleted is refused up front.
 - :meth:`Deployer.prune` deletes what ``previous`` had and ``keep`` no longer has, with
   background propagation. Objects are compared by group, kind, namespace and name, *not*
   apiVersion, so moving a kind to a newer version of its group never deletes it. An object
   that is already gone, or whose kind the server no longer serves, counts as deleted.
-- :meth:`Deployer.delete_environment` deletes the namespace and waits until the server no
-  longer has it (polling with exponential backoff, 50 ms to 1 s), bounded by ``timeout``.
-  Calling it for a namespace that is already gone, or twice, is harmless.
+- :meth:`Deployer.delete_environment` deletes the environment's cluster-scoped objects of
+  allowed kinds (found by label, so objects of an apply that failed half-way are found
+  too), then its namespace, and waits until the server no longer has the namespace
+  (polling with exponential backoff, 50 ms to 1 s), bounded by ``timeout``. Calling it for
+  a namespace that is already gone, or twice, is harmless; a namespace of that name that is
+  not this environment's is left alone.
+- :meth:`Deployer.cluster_scoped_refusals` answers, without applying anything, which
+  objects of a render :meth:`apply_environment` would refuse as cluster-scoped (the API
+  uses it to answer 422 before storing a request).
 """
 
 from __future__ import annotations
@@ -32,15 +65,25 @@ from catalyst.cluster.client import APPLY_PATCH, ClusterClient
 from catalyst.cluster.discovery import ResourceInfo, object_path
 from catalyst.cluster.errors import ClusterError, UnknownResourceError
 from catalyst.cluster.labels import CHART as CHART_LABEL
-from catalyst.cluster.labels import stamp_labels, template_labels
-from catalyst.cluster.ordering import in_apply_order
+from catalyst.cluster.labels import belongs_to, stamp_labels, template_labels
+from catalyst.cluster.ordering import apply_rank, in_apply_order
+from catalyst.cluster.ownership import (
+    ObjectKeepsChanging,
+    delete_if_owned,
+    owned_cluster_objects,
+    read_live,
+)
+from catalyst.cluster.scope import SETTING as ALLOWED_KINDS_SETTING
+from catalyst.cluster.scope import AllowedClusterKinds
 from catalyst.domain.model import ObjectRef
 
 logger = logging.getLogger(__name__)
 
 FIELD_MANAGER = "catalyst"
 
-_NAMESPACES = ResourceInfo(plural="namespaces", namespaced=False, group="", version="v1")
+_NAMESPACES = ResourceInfo(
+    plural="namespaces", namespaced=False, group="", version="v1", kind="Namespace"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +111,43 @@ class NamespaceDeletionTimeout(DeployError):
     """The namespace still existed when the deletion timeout ran out."""
 
 
+class ClusterScopedObjectsRefused(DeployError):
+    """The render has cluster-scoped objects of kinds the operator did not allow (``refs``,
+    in render order); nothing was applied. The environment's fault: never retried."""
+
+    def __init__(self, refs: list[ObjectRef], allowed: AllowedClusterKinds) -> None:
+        super().__init__(
+            "refused: environments may only create objects in their own namespace, and the "
+            f"render has cluster-scoped objects: {_listed(refs)} (cluster-scoped kinds "
+            f"allowed by {ALLOWED_KINDS_SETTING}: {allowed}); nothing was applied",
+            ref=refs[0],
+        )
+        self.refs = tuple(refs)
+
+
+class ForeignObjectsRefused(DeployError):
+    """Objects of the render already exist without this environment's labels (``refs``);
+    nothing was applied, and they are never adopted. The environment's fault: never retried."""
+
+    def __init__(self, refs: list[ObjectRef], environment_id: int) -> None:
+        super().__init__(
+            f"refused: these objects already exist and do not belong to environment "
+            f"{environment_id}, so they are neither adopted nor changed: {_listed(refs)}; "
+            "nothing was applied",
+            ref=refs[0],
+        )
+        self.refs = tuple(refs)
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """One object of the render, stamped and placed, with the resource that serves it."""
+
+    resource: ResourceInfo
+    obj: dict[str, Any]
+    ref: ObjectRef
+
+
 class Deployer:
     """Applies, prunes and deletes environments through a :class:`ClusterClient`."""
 
@@ -75,11 +155,13 @@ class Deployer:
         self,
         client: ClusterClient,
         *,
+        allowed_cluster_kinds: AllowedClusterKinds | None = None,
         field_manager: str = FIELD_MANAGER,
         poll_initial: float = 0.05,
         poll_max: float = 1.0,
     ) -> None:
         self._client = client
+        self._allowed = allowed_cluster_kinds or AllowedClusterKinds()
         self._field_manager = field_manager
         self._poll_initial = poll_initial
         self._poll_max = poll_max
@@ -89,18 +171,44 @@ class Deployer:
     async def apply_environment(
         self, target: DeployTarget, objects: list[dict[str, Any]]
     ) -> list[ObjectRef]:
-        """Apply one render into ``target.namespace``; returns the inventory in apply order."""
+        """Apply one render into ``target.namespace``; returns the inventory in apply order.
+
+        Raises `ClusterScopedObjectsRefused` or `ForeignObjectsRefused` before applying
+        anything (see module docstring)."""
         prepared = [await self._prepare(target, obj, index) for index, obj in enumerate(objects)]
         _refuse_duplicates(prepared)
-        await self._ensure_namespace(target)
+        refused = [item.ref for item in prepared if not self._may_apply(item.resource)]
+        if refused:
+            raise ClusterScopedObjectsRefused(refused, self._allowed)
+        namespace, existing = await self._read_existing(target, prepared)
+        await self._ensure_namespace(target, namespace)
         inventory: list[ObjectRef] = []
-        for resource, obj in _paired_in_apply_order(prepared):
-            inventory.append(await self._apply(resource, obj))
+        for item in _in_apply_order(prepared):
+            owned = existing.get(item.ref.identity()) is not None
+            await self._apply_body(item.resource, item.ref, item.obj, force=owned)
+            inventory.append(item.ref)
         return inventory
 
-    async def _prepare(
-        self, target: DeployTarget, obj: dict[str, Any], index: int
-    ) -> tuple[ResourceInfo, dict[str, Any]]:
+    async def cluster_scoped_refusals(self, objects: list[dict[str, Any]]) -> list[ObjectRef]:
+        """The objects of a render that `apply_environment` would refuse as cluster-scoped,
+        by discovery, applying nothing. Objects it cannot judge (malformed, or of a kind the
+        cluster does not serve) are not listed: the apply reports those itself. Raises
+        `ClusterError` when discovery fails."""
+        refused: list[ObjectRef] = []
+        for obj in objects:
+            try:
+                ref = ObjectRef.from_object(obj)
+                resource = await self._client.resource_for(ref.api_version, ref.kind)
+            except (ValueError, AttributeError, UnknownResourceError):
+                continue
+            if not self._may_apply(resource):
+                refused.append(ObjectRef(ref.api_version, ref.kind, "", ref.name))
+        return refused
+
+    def _may_apply(self, resource: ResourceInfo) -> bool:
+        return resource.namespaced or self._allowed.allows(resource.group, resource.kind)
+
+    async def _prepare(self, target: DeployTarget, obj: dict[str, Any], index: int) -> _Prepared:
         api_version, kind = obj.get("apiVersion"), obj.get("kind")
         name = (obj.get("metadata") or {}).get("name")
         if not api_version or not kind or not name:
@@ -135,37 +243,71 @@ class Deployer:
         for field in ("resourceVersion", "uid", "creationTimestamp", "managedFields"):
             metadata.pop(field, None)
         stamped.pop("status", None)
-        return resource, stamped
+        return _Prepared(resource, stamped, ObjectRef.from_object(stamped))
 
-    async def _ensure_namespace(self, target: DeployTarget) -> None:
+    async def _read_existing(
+        self, target: DeployTarget, prepared: list[_Prepared]
+    ) -> tuple[dict[str, Any] | None, dict[tuple[str, str, str, str], dict[str, Any]]]:
+        """The live namespace and the live objects of the render that exist; raises
+        `ForeignObjectsRefused` when any of them is not this environment's."""
+        namespace_ref = ObjectRef("v1", "Namespace", "", target.namespace)
+        namespace = await self._read(
+            namespace_ref, object_path(_NAMESPACES, None, target.namespace)
+        )
+        existing: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+        for item in prepared:
+            if item.resource.namespaced and namespace is None:
+                continue  # nothing can exist in a namespace that does not
+            path = object_path(item.resource, item.ref.namespace or None, item.ref.name)
+            live = await self._read(item.ref, path)
+            if live is not None:
+                existing[item.ref.identity()] = live
+        foreign = (
+            []
+            if namespace is None or belongs_to(namespace, target.environment_id)
+            else [namespace_ref]
+        )
+        foreign += [
+            item.ref
+            for item in prepared
+            if item.ref.identity() in existing
+            and not belongs_to(existing[item.ref.identity()], target.environment_id)
+        ]
+        if foreign:
+            raise ForeignObjectsRefused(foreign, target.environment_id)
+        return namespace, existing
+
+    async def _read(self, ref: ObjectRef, path: str) -> dict[str, Any] | None:
+        try:
+            return await read_live(self._client, path)
+        except ClusterError as exc:
+            raise DeployError(
+                f"cannot read {ref.describe()}: {exc.message}", ref=ref, cause=exc
+            ) from exc
+
+    async def _ensure_namespace(self, target: DeployTarget, live: dict[str, Any] | None) -> None:
+        ref = ObjectRef("v1", "Namespace", "", target.namespace)
+        if live is not None and (live.get("metadata") or {}).get("deletionTimestamp"):
+            raise _being_deleted(ref)
         labels = {**template_labels(target.environment_id), CHART_LABEL: target.chart}
         body = {
             "apiVersion": "v1",
             "kind": "Namespace",
             "metadata": {"name": target.namespace, "labels": labels},
         }
-        ref = ObjectRef("v1", "Namespace", "", target.namespace)
-        live = await self._apply_body(_NAMESPACES, ref, body)
-        if (live.get("metadata") or {}).get("deletionTimestamp"):
-            raise DeployError(
-                f"namespace {target.namespace} is being deleted; nothing can be created in it",
-                ref=ref,
-            )
-
-    async def _apply(self, resource: ResourceInfo, obj: dict[str, Any]) -> ObjectRef:
-        ref = ObjectRef.from_object(obj)
-        await self._apply_body(resource, ref, obj)
-        return ref
+        applied = await self._apply_body(_NAMESPACES, ref, body, force=live is not None)
+        if (applied.get("metadata") or {}).get("deletionTimestamp"):
+            raise _being_deleted(ref)
 
     async def _apply_body(
-        self, resource: ResourceInfo, ref: ObjectRef, body: dict[str, Any]
+        self, resource: ResourceInfo, ref: ObjectRef, body: dict[str, Any], *, force: bool
     ) -> dict[str, Any]:
         path = object_path(resource, ref.namespace or None, ref.name)
         try:
             return await self._client.request(
                 "PATCH",
                 path,
-                query={"fieldManager": self._field_manager, "force": True},
+                query={"fieldManager": self._field_manager, "force": force},
                 body=body,
                 content_type=APPLY_PATCH,
             )
@@ -177,21 +319,27 @@ class Deployer:
     # -- prune --------------------------------------------------------------------------
 
     async def prune(
-        self, namespace: str, keep: Iterable[ObjectRef], previous: Iterable[ObjectRef]
+        self,
+        namespace: str,
+        keep: Iterable[ObjectRef],
+        previous: Iterable[ObjectRef],
+        *,
+        environment_id: int,
     ) -> list[ObjectRef]:
         """Delete what ``previous`` had and ``keep`` does not; returns what was deleted.
 
-        ``namespace`` fills in refs recorded without one for a namespaced kind.
-        """
+        Only objects of ``environment_id`` are deleted: in ``namespace`` (which also fills
+        in refs recorded without one for a namespaced kind) or cluster-scoped of an allowed
+        kind, and carrying the environment's labels. Others are left alone."""
         kept = {ref.identity() for ref in keep}
         dropped = [ref for ref in previous if ref.identity() not in kept]
         deleted: list[ObjectRef] = []
         for ref in reversed(dropped):  # reverse apply order: dependants before dependencies
-            if await self._delete_object(namespace, ref):
+            if await self._prune_object(namespace, ref, environment_id):
                 deleted.append(ref)
         return deleted
 
-    async def _delete_object(self, namespace: str, ref: ObjectRef) -> bool:
+    async def _prune_object(self, namespace: str, ref: ObjectRef, environment_id: int) -> bool:
         try:
             resource = await self._client.resource_for(ref.api_version, ref.kind)
         except UnknownResourceError:
@@ -201,32 +349,47 @@ class Deployer:
             raise DeployError(
                 f"cannot prune {ref.describe()}: {exc.message}", ref=ref, cause=exc
             ) from exc
+        if resource.namespaced and (ref.namespace or namespace) != namespace:
+            logger.warning("prune: left %s alone: not in %s", ref.describe(), namespace)
+            return False
+        if not self._may_apply(resource):
+            logger.warning("prune: left %s alone: cluster-scoped", ref.describe())
+            return False
+        if (resource.group, resource.kind, ref.name) == ("", "Namespace", namespace):
+            return False  # a render that listed the environment's own namespace dropped it
+
         path = object_path(resource, ref.namespace or namespace, ref.name)
+        return await self._delete_owned(path, ref, environment_id, what="prune")
+
+    async def _delete_owned(
+        self, path: str, ref: ObjectRef, environment_id: int, *, what: str
+    ) -> bool:
         try:
-            await self._client.request("DELETE", path, query={"propagationPolicy": "Background"})
+            return await delete_if_owned(self._client, path, ref, environment_id)
         except ClusterError as exc:
-            if exc.status == 404:
-                return False
             raise DeployError(
-                f"cannot prune {ref.describe()}: {exc.message}", ref=ref, cause=exc
+                f"cannot {what} {ref.describe()}: {exc.message}", ref=ref, cause=exc
             ) from exc
-        return True
+        except ObjectKeepsChanging as exc:
+            raise DeployError(f"cannot {what} {ref.describe()}: {exc}", ref=ref) from exc
 
     # -- delete -------------------------------------------------------------------------
 
     # `timeout` is part of the agreed interface; it bounds only the wait for disappearance.
-    async def delete_environment(self, namespace: str, *, timeout: float) -> None:  # noqa: ASYNC109
-        """Delete the namespace and wait until it is gone (at most ``timeout`` seconds)."""
+    async def delete_environment(
+        self,
+        namespace: str,
+        *,
+        environment_id: int,
+        timeout: float,  # noqa: ASYNC109
+    ) -> None:
+        """Delete the environment's allowed cluster-scoped objects and its namespace, and
+        wait until the namespace is gone (at most ``timeout`` seconds)."""
+        await self._delete_cluster_scoped(environment_id)
         path = object_path(_NAMESPACES, None, namespace)
         ref = ObjectRef("v1", "Namespace", "", namespace)
-        try:
-            await self._client.request("DELETE", path, query={"propagationPolicy": "Background"})
-        except ClusterError as exc:
-            if exc.status == 404:
-                return
-            raise DeployError(
-                f"cannot delete namespace {namespace}: {exc.message}", ref=ref, cause=exc
-            ) from exc
+        if not await self._delete_owned(path, ref, environment_id, what="delete"):
+            return  # gone already, or not this environment's: nothing of it can be inside
         last_seen: dict[str, Any] = {}
         try:
             async with asyncio.timeout(timeout):
@@ -247,23 +410,48 @@ class Deployer:
                 ref=ref,
             ) from None
 
+    async def _delete_cluster_scoped(self, environment_id: int) -> None:
+        """Delete every cluster-scoped object of an allowed kind labelled with the
+        environment, dependants (bindings) before what they refer to."""
+        try:
+            found = await owned_cluster_objects(self._client, self._allowed, environment_id)
+        except ClusterError as exc:
+            raise DeployError(
+                f"cannot list the environment's cluster-scoped objects: {exc.message}",
+                cause=exc,
+            ) from exc
+        found.sort(key=lambda pair: -apply_rank(pair[0].kind))
+        for resource, obj in found:
+            name = str((obj.get("metadata") or {}).get("name"))
+            ref = ObjectRef(resource.api_version, resource.kind, "", name)
+            path = object_path(resource, None, name)
+            if await self._delete_owned(path, ref, environment_id, what="delete"):
+                logger.info("environment %s: deleted %s", environment_id, ref.describe())
 
-def _paired_in_apply_order(
-    prepared: list[tuple[ResourceInfo, dict[str, Any]]],
-) -> list[tuple[ResourceInfo, dict[str, Any]]]:
-    """The prepared (resource, object) pairs in apply order."""
-    order = in_apply_order([obj for _, obj in prepared])
-    by_id = {id(obj): resource for resource, obj in prepared}
-    return [(by_id[id(obj)], obj) for obj in order]
+
+def _in_apply_order(prepared: list[_Prepared]) -> list[_Prepared]:
+    """The prepared objects in apply order."""
+    order = in_apply_order([item.obj for item in prepared])
+    by_id = {id(item.obj): item for item in prepared}
+    return [by_id[id(obj)] for obj in order]
 
 
-def _refuse_duplicates(prepared: list[tuple[ResourceInfo, dict[str, Any]]]) -> None:
+def _refuse_duplicates(prepared: list[_Prepared]) -> None:
     seen: set[tuple[str, str, str, str]] = set()
-    for _, obj in prepared:
-        ref = ObjectRef.from_object(obj)
-        if ref.identity() in seen:
-            raise DeployError(f"the render contains {ref.describe()} twice", ref=ref)
-        seen.add(ref.identity())
+    for item in prepared:
+        if item.ref.identity() in seen:
+            raise DeployError(f"the render contains {item.ref.describe()} twice", ref=item.ref)
+        seen.add(item.ref.identity())
+
+
+def _listed(refs: list[ObjectRef]) -> str:
+    return ", ".join(ref.describe() for ref in refs)
+
+
+def _being_deleted(ref: ObjectRef) -> DeployError:
+    return DeployError(
+        f"namespace {ref.name} is being deleted; nothing can be created in it", ref=ref
+    )
 
 
 def _remaining_content(namespace: dict[str, Any]) -> str:

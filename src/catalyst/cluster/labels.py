@@ -12,6 +12,11 @@ Templates reached: ``spec.template`` (Deployment, ReplicaSet, StatefulSet, Daemo
 ReplicationController), ``spec.jobTemplate`` and the pod template inside it (CronJob), and
 each entry of ``spec.volumeClaimTemplates`` (StatefulSet). Labels the chart set itself are
 kept; ours win on a clash. The input is never mutated.
+
+The two stable labels are also the proof of ownership: an object belongs to an environment
+exactly when it carries managed-by ``catalyst`` and that environment's id
+(:func:`belongs_to`). The deployer never applies over, prunes or deletes an object that does
+not, whatever a render or an inventory says.
 """
 
 from __future__ import annotations
@@ -29,6 +34,22 @@ REVISION = "catalyst.io/revision"
 def environment_selector(environment_id: int) -> str:
     """Label selector for everything of one environment."""
     return f"{ENVIRONMENT_ID}={environment_id}"
+
+
+def ownership_selector(environment_id: int) -> str:
+    """Label selector for exactly the objects :func:`belongs_to` accepts."""
+    return f"{MANAGED_BY}={MANAGED_BY_VALUE},{environment_selector(environment_id)}"
+
+
+def belongs_to(obj: dict[str, Any], environment_id: int) -> bool:
+    """Whether the object (as the server serves it) carries this environment's labels."""
+    metadata = obj.get("metadata")
+    labels = metadata.get("labels") if isinstance(metadata, dict) else None
+    if not isinstance(labels, dict):
+        return False
+    return labels.get(MANAGED_BY) == MANAGED_BY_VALUE and labels.get(ENVIRONMENT_ID) == str(
+        environment_id
+    )
 
 
 def template_labels(environment_id: int) -> dict[str, str]:

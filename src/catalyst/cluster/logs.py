@@ -14,6 +14,19 @@
    truncated to microseconds; a line without a timestamp gets the time it was read).
 3. **End** when the server ends the stream, which it does when the container terminates.
 
+Throughout both phases a second, concurrent watch follows the environment's namespace
+(``fieldSelector=metadata.name=…``). The stream ends with :class:`LogSourceDeleted` as soon
+as the namespace is being deleted (``deletionTimestamp``) or is gone after having been
+seen, so a stream of a deleted environment never lingers until its wait timeout. A
+namespace that does not exist *yet* is normal (the stream was opened right after the
+create, before the deployer ran): while it is absent, ``environment_exists`` (when given)
+is asked every ``absent_recheck`` seconds, and the stream ends when it answers False (the
+environment was deleted before its namespace was ever made). Errors of that watch are
+retried with a capped backoff; they never end the stream by themselves.
+
+So one stream holds at most two connections of its client's pool at any moment (one
+for the pod wait or the follow, one for the namespace watch).
+
 Awkward cases, by design:
 
 - Several candidate pods (a Job that retried): a pod whose container is *running* wins over
@@ -23,7 +36,8 @@ Awkward cases, by design:
 - A 400 from the log endpoint right after the container was seen starting (the kubelet has
   not caught up) is retried until the wait deadline.
 - Only the wait is bounded; the follow itself lasts as long as the container runs. Cancel
-  the consuming task to stop early (the HTTP response is released on cancellation).
+  the consuming task (or ``aclose`` the iterator) to stop early: both watches and the log
+  response are released before the cancellation propagates.
 """
 
 from __future__ import annotations
@@ -31,7 +45,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -47,6 +61,7 @@ from catalyst.cluster.labels import environment_selector
 logger = logging.getLogger(__name__)
 
 _PODS = ResourceInfo(plural="pods", namespaced=True, group="", version="v1", kind="Pod")
+_NAMESPACES_PATH = "/api/v1/namespaces"
 
 # One watch request never outlives this; the loop re-lists and re-watches until the deadline.
 _WATCH_SECONDS = 60
@@ -68,6 +83,16 @@ class LogStreamError(Exception):
 
 class LogWaitTimeout(LogStreamError):
     """No pod with the started container appeared within the wait timeout."""
+
+
+class LogSourceDeleted(LogStreamError):
+    """The environment's namespace (or the environment itself) was deleted mid-stream."""
+
+
+EnvironmentExists = Callable[[], Awaitable[bool]]
+"""Asked while the namespace is absent: False ends the stream (the environment is gone)."""
+
+_NAMESPACE_BACKOFF_CAP = 5.0
 
 
 def parse_timestamp(text: str) -> datetime | None:
@@ -156,9 +181,12 @@ class _Observation:
 class LogFollower:
     """Follows environment container logs through a :class:`ClusterClient`."""
 
-    def __init__(self, client: ClusterClient, *, retry_interval: float = 0.2) -> None:
+    def __init__(
+        self, client: ClusterClient, *, retry_interval: float = 0.2, absent_recheck: float = 2.0
+    ) -> None:
         self._client = client
         self._retry_interval = retry_interval
+        self._absent_recheck = absent_recheck
 
     async def follow(
         self,
@@ -167,8 +195,39 @@ class LogFollower:
         container: str,
         *,
         wait_timeout: float,
+        environment_exists: EnvironmentExists | None = None,
     ) -> AsyncIterator[LogLine]:
-        """Wait for the container to start, then yield its log lines until it terminates."""
+        """Wait for the container to start, then yield its log lines until it terminates
+        (or until the namespace is deleted: `LogSourceDeleted`)."""
+        lines = self._wait_and_follow(namespace, environment_id, container, wait_timeout)
+        deleted = asyncio.create_task(
+            self._until_deleted(namespace, environment_exists),
+            name=f"log stream: deletion of {namespace}",
+        )
+        step: asyncio.Task[LogLine | None] | None = None
+        try:
+            while True:
+                step = asyncio.create_task(_next_line(lines))
+                await asyncio.wait({step, deleted}, return_when=asyncio.FIRST_COMPLETED)
+                if not step.done():
+                    raise LogSourceDeleted(deleted.result())
+                line = step.result()
+                step = None
+                if line is None:
+                    return
+                yield line
+        finally:
+            # Stop both lanes and wait for them, so their responses are released before
+            # this generator finishes (and before `lines` is closed: it must not be running).
+            for task in (step, deleted):
+                if task is not None:
+                    task.cancel()
+            await asyncio.wait({t for t in (step, deleted) if t is not None})
+            await lines.aclose()
+
+    async def _wait_and_follow(
+        self, namespace: str, environment_id: int, container: str, wait_timeout: float
+    ) -> AsyncGenerator[LogLine, None]:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait_timeout
         observation = _Observation(container)
@@ -261,3 +320,95 @@ class LogFollower:
                     ) from exc
                 logger.debug("log of %s/%s not ready yet: %s", pod, container, exc.message)
             await asyncio.sleep(self._retry_interval)
+
+    # -- the namespace lane ---------------------------------------------------------------
+
+    async def _until_deleted(
+        self, namespace: str, environment_exists: EnvironmentExists | None
+    ) -> str:
+        """Return (why) once the namespace is being deleted or gone; never before."""
+        seen = False
+        backoff = self._retry_interval
+        while True:
+            try:
+                listed = await self._client.request(
+                    "GET", _NAMESPACES_PATH, query={"fieldSelector": f"metadata.name={namespace}"}
+                )
+                items = listed.get("items") or []
+                if items:
+                    seen = True
+                    if _terminating(items[0]):
+                        return f"namespace {namespace} is being deleted"
+                elif seen:
+                    return f"namespace {namespace} was deleted"
+                elif environment_exists is not None and not await _asks(environment_exists):
+                    return "the environment was deleted"
+                rv = str((listed.get("metadata") or {}).get("resourceVersion") or "")
+                recheck = None if seen or environment_exists is None else self._absent_recheck
+                try:
+                    async with asyncio.timeout(recheck):
+                        ended = await self._watch_namespace(namespace, rv, seen=seen)
+                except TimeoutError:
+                    ended = None  # time to ask whether the environment still exists
+                if ended is not None:
+                    return ended
+                backoff = self._retry_interval
+            except (ClusterError, aiohttp.ClientError, ValueError) as exc:
+                # ValueError: an event that is not JSON. None of these ends the stream.
+                logger.debug("watching namespace %s failed: %s; retrying", namespace, exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, _NAMESPACE_BACKOFF_CAP)
+
+    async def _watch_namespace(self, namespace: str, rv: str, *, seen: bool) -> str | None:
+        """Watch until the namespace is deleted (why) or the picture changed (None: list)."""
+        query: dict[str, str | int | bool] = {
+            "watch": True,
+            "fieldSelector": f"metadata.name={namespace}",
+            "allowWatchBookmarks": True,
+            "timeoutSeconds": _WATCH_SECONDS,
+        }
+        if rv:
+            query["resourceVersion"] = rv
+        try:
+            async with self._client.stream("GET", _NAMESPACES_PATH, query=query) as response:
+                async for raw in response.content:
+                    if not raw.strip():
+                        continue
+                    event = orjson.loads(raw)
+                    kind, obj = event.get("type"), event.get("object") or {}
+                    if kind == "DELETED":
+                        return f"namespace {namespace} was deleted"
+                    if kind in ("ADDED", "MODIFIED"):
+                        if _terminating(obj):
+                            return f"namespace {namespace} is being deleted"
+                        if not seen:
+                            return None  # it exists now: list again, without a recheck
+                    elif kind == "ERROR":
+                        return None  # typically 410 Gone: list again
+        except ClusterError as exc:
+            if exc.status != 410:
+                raise
+        except aiohttp.ClientPayloadError:
+            pass  # the server cut the watch mid-event: list again
+        return None
+
+
+async def _asks(environment_exists: EnvironmentExists) -> bool:
+    """Its answer; True when it cannot answer (the database is away): keep streaming."""
+    try:
+        return await environment_exists()
+    except Exception as exc:
+        logger.debug("cannot tell whether the environment still exists: %r", exc)
+        return True
+
+
+async def _next_line(lines: AsyncIterator[LogLine]) -> LogLine | None:
+    """The next line, or None at the end (a task must not raise StopAsyncIteration)."""
+    try:
+        return await anext(lines)
+    except StopAsyncIteration:
+        return None
+
+
+def _terminating(namespace: dict[str, Any]) -> bool:
+    return bool((namespace.get("metadata") or {}).get("deletionTimestamp"))

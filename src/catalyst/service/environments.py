@@ -2,9 +2,11 @@
 
 Guarantees:
 
-- Requests only write the database and wake the `OperationRunner`; Helm and the cluster are
-  touched in the background (`catalyst.service.operations`), so the API answers at once.
-  The exception is `get_latest` (``?latestStatus=1``), which reads the cluster on purpose.
+- Requests only write the database and wake the `OperationRunner`; deploying happens in the
+  background (`catalyst.service.operations`), so the API answers at once. Two exceptions:
+  `get_latest` (``?latestStatus=1``) reads the cluster on purpose, and create and rebuild,
+  given a `RenderPreflight`, render the chart first and refuse (422, nothing stored) values
+  that make it render cluster-scoped objects.
 - Every state change goes through the domain's lifecycle state machine and is written with
   its ``status_changes`` row (source ``api``) in the same transaction.
 - Non-admin callers see only environments their token created; anything else raises
@@ -36,13 +38,9 @@ from catalyst.service.errors import (
     EnvironmentNotFound,
     RequestMismatch,
 )
-from catalyst.service.listing import (
-    UNWATCHED,
-    EnvironmentListing,
-    Freshness,
-    FreshnessSource,
-    ItemRenderer,
-)
+from catalyst.service.freshness import UNWATCHED, Freshness, FreshnessSource
+from catalyst.service.listing import EnvironmentListing, ItemRenderer
+from catalyst.service.preflight import CREATE_NAMESPACE, RenderPreflight
 from catalyst.service.redaction import redact_secrets
 from catalyst.service.runner import OperationRunner
 from catalyst.service.state import columns_of, state_of
@@ -70,10 +68,12 @@ class EnvironmentService:
         status: StatusService,
         clock: Callable[[], datetime] = utc_now,
         freshness: FreshnessSource | None = None,
+        preflight: RenderPreflight | None = None,
     ) -> None:
         self._environments = environments
         self._listing = EnvironmentListing(environments, freshness=freshness)
         self._freshness = freshness
+        self._preflight = preflight
         self._charts = charts
         self._runner = runner
         self._status = status
@@ -91,6 +91,10 @@ class EnvironmentService:
         """The listing as a JSON array body, from this process's cache of rendered
         environments (only changed rows are read again; see `EnvironmentListing`)."""
         return await self._listing.body(caller, render=render)
+
+    async def aclose(self) -> None:
+        """Stop the listing cache: wait for its refresh in flight; later listings raise."""
+        await self._listing.aclose()
 
     async def freshness(self) -> Freshness:
         """How current the watcher's statuses are right now (for ``stale`` in responses)."""
@@ -124,6 +128,7 @@ class EnvironmentService:
             await self._charts.get(chart_name)
         except ChartNotFound:
             raise ChartNotFound(f"chartName: no chart named {chart_name!r}") from None
+        await self._check_render(chart_name, name, CREATE_NAMESPACE, values)
         try:
             record = await self._environments.create(
                 name=name,
@@ -164,6 +169,8 @@ class EnvironmentService:
             raise RequestMismatch(
                 f"chartName: must be the environment's chart ({record.chart_name!r})"
             )
+
+        await self._check_render(record.chart_name, record.name, record.namespace, values)
 
         def rebuild_changes(current: EnvironmentRecord, now: datetime) -> EnvironmentChanges:
             try:
@@ -219,6 +226,15 @@ class EnvironmentService:
         logger.info("environment %s: deletion requested by token %s", env_id, caller.name)
         self._runner.submit(record.id)
         return record
+
+    async def _check_render(
+        self, chart_name: str, name: str, namespace: str, values: dict[str, Any]
+    ) -> None:
+        """Refuse values that render cluster-scoped objects (`ClusterScopedRender`)."""
+        if self._preflight is not None:
+            await self._preflight.check(
+                chart_name=chart_name, release_name=name, namespace=namespace, values=values
+            )
 
     async def _record_transition(
         self,

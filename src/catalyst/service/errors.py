@@ -1,18 +1,21 @@
 """Errors the use cases raise; the API maps each to one HTTP status.
 
-They carry a human-readable ``detail`` meant for clients (never internals): it becomes an
-entry of the error shape's ``details``.
+They carry a human-readable ``detail`` meant for clients (never internals); ``details`` (by
+default just ``[detail]``) become the error shape's ``details``, one entry per problem.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 
 class ServiceError(Exception):
     """Base class: a request the use cases refuse."""
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, *, details: Sequence[str] = ()) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.details = list(details) or [detail]
 
 
 class EnvironmentNotFound(ServiceError):
@@ -39,9 +42,21 @@ class LogStreamUnavailable(ServiceError):
         self.status_code = status_code
 
 
+class TooManyLogStreams(LogStreamUnavailable):
+    """The caller's token, or the replica, has as many open log streams as allowed (API: 429)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, status_code=429)
+
+
 class EnvironmentBeingDeleted(ServiceError):
-    """The environment is being deleted; it cannot be rebuilt (API: 409)."""
+    """The environment is being deleted; it cannot be rebuilt or followed (API: 409)."""
 
 
 class ClusterUnavailable(ServiceError):
     """The cluster could not be read for a request that needs it now (API: 503)."""
+
+
+class ClusterScopedRender(ServiceError):
+    """With these values the chart renders cluster-scoped objects that environments may not
+    create (API: 422); ``details`` names each of them. Nothing was stored or applied."""

@@ -3,9 +3,14 @@
 - ``create`` / ``rebuild``: render the chart with Helm (release name = environment name,
   namespace ``env-<id>``), apply the objects with server-side apply, prune what the
   previous inventory had and the new render dropped, then record the inventory of that
-  revision and ``applied_revision`` (the rebuild barrier opens only then).
-- ``delete``: delete the namespace, wait until it is gone (at most DELETE_TIMEOUT), then
-  soft-delete the row (the API answers 404 from then on).
+  revision and ``applied_revision`` (the rebuild barrier opens only then). Nothing leaves
+  the environment's namespace (`catalyst.cluster.deployer`): a render with cluster-scoped
+  objects of kinds the operator did not allow, or with objects that exist already without
+  the environment's labels, fails the environment with a reason naming every such object,
+  and nothing of that render is applied; prune deletes only what carries the labels.
+- ``delete``: delete the environment's allowed cluster-scoped objects and its namespace,
+  wait until the namespace is gone (at most DELETE_TIMEOUT), then soft-delete the row (the
+  API answers 404 from then on).
 
 Failure handling: a render error or a refusal by the cluster (`ChartRenderError`,
 `DeployError`, an unknown chart) is the environment's fault — it is stored as status
@@ -27,11 +32,12 @@ from collections.abc import Callable
 from datetime import datetime
 
 from catalyst.charts import ChartRenderError, HelmRenderer
-from catalyst.cluster import Deployer, DeployError, DeployTarget
+from catalyst.cluster import ClusterError, Deployer, DeployError, DeployTarget
 from catalyst.domain import StatusThresholds, apply_failed
 from catalyst.domain.model import Operation
 from catalyst.service.charts import ChartService
 from catalyst.service.errors import ChartNotFound
+from catalyst.service.redaction import scrub_message
 from catalyst.service.state import columns_of, state_of
 from catalyst.service.time import utc_now
 from catalyst.store.environments import EnvironmentRepository
@@ -42,6 +48,10 @@ logger = logging.getLogger(__name__)
 
 DEPLOYER_SOURCE = "deployer"
 _MAX_ATTEMPTS = 10
+
+
+class OperationInterrupted(Exception):
+    """The cluster could not be reached or answered 429/5xx; the message is scrubbed."""
 
 
 def _is_transient(error: DeployError) -> bool:
@@ -88,6 +98,12 @@ class EnvironmentOperations:
                 await self._delete(record)
             else:
                 await self._deploy(record, operation)
+        except (DeployError, ClusterError) as exc:
+            # Logged by the runner: the cluster's message, scrubbed (it can name objects).
+            logger.warning(
+                "environment %s: %s interrupted; it stays pending", env_id, operation.value
+            )
+            raise OperationInterrupted(scrub_message(str(exc), record.values)) from None
         except Exception:
             logger.warning(
                 "environment %s: %s interrupted; it stays pending", env_id, operation.value
@@ -131,6 +147,7 @@ class EnvironmentOperations:
                     record.namespace,
                     keep=applied,
                     previous=list(previous.objects),
+                    environment_id=record.id,
                 )
             except DeployError as exc:
                 if _is_transient(exc):
@@ -159,6 +176,8 @@ class EnvironmentOperations:
 
     async def _fail(self, record: EnvironmentRecord, operation: Operation, error: str) -> None:
         """Store the failure (if this operation is still the pending one) and finish it."""
+        # The cluster's words may quote a secret value (an object named after it).
+        error = scrub_message(error, record.values)
         logger.warning("environment %s: %s failed: %s", record.id, operation.value, error)
         for _ in range(_MAX_ATTEMPTS):
             fresh = await self._environments.get(record.id)
@@ -229,7 +248,9 @@ class EnvironmentOperations:
     async def _delete(self, record: EnvironmentRecord) -> None:
         # Any failure here (including a timeout) goes to the runner, which retries: the
         # environment stays `deleting` until its namespace is really gone.
-        await self._deployer.delete_environment(record.namespace, timeout=self._delete_timeout)
+        await self._deployer.delete_environment(
+            record.namespace, environment_id=record.id, timeout=self._delete_timeout
+        )
         for _ in range(_MAX_ATTEMPTS):
             fresh = await self._environments.get(record.id)
             if fresh is None:

@@ -10,6 +10,12 @@ verdict through the lifecycle state machine and stores the result:
   returned record still carries ``status_observed_at`` = now);
 - a verdict of "fully deleted" is not acted on here (the delete operation owns that).
 
+Messages come from the cluster (an object's conditions, a pod's waiting reason) and name
+objects, so they can carry a secret value a chart put into a name or label: every message
+of the verdict, and every object's name and message in ``resources``, is scrubbed of the
+environment's secret values (`catalyst.service.redaction.scrub_message`) before it is
+compared, stored, returned or logged — for the watcher and ``?latestStatus=1`` alike.
+
 Concurrent writers (the operation runner, the watcher) are handled by optimistic locking:
 on `StaleRecord` the row is re-read and the evaluation repeated, a bounded number of times.
 Cluster failures propagate as `catalyst.cluster.ClusterError`; nothing is stored then.
@@ -23,18 +29,22 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
+from catalyst.charts.secret_scrub import secret_values
 from catalyst.cluster import EnvironmentReader, EnvironmentSnapshot
 from catalyst.domain import (
     EnvironmentMemory,
     EnvironmentObservation,
     ResourceStatus,
     StatusThresholds,
+    Verdict,
     evaluate_environment,
     observe,
     resume_after_stale,
 )
 from catalyst.domain.model import EnvironmentStatus, Lifecycle
+from catalyst.service.redaction import message_scrubber
 from catalyst.service.state import columns_of, state_of
 from catalyst.service.time import utc_now
 from catalyst.store.environments import EnvironmentChanges, EnvironmentRepository
@@ -136,6 +146,7 @@ class StatusService:
         verdict, memory = evaluate_environment(
             observation, memory, now=now, thresholds=self._thresholds
         )
+        verdict = _scrubbed(verdict, record.values)
         change = observe(state, verdict, now, self._thresholds)
         if change is None:
             # Nothing a client can see changed: write only what the rules must remember
@@ -178,3 +189,19 @@ class StatusService:
         return ObservedEnvironment(
             stored, list(verdict.resources), changed=change is not None, next_evaluation_in=next_in
         )
+
+
+def _scrubbed(verdict: Verdict, values: Any) -> Verdict:
+    """The verdict with the environment's secret values masked in every text it shows."""
+    if not secret_values(values):
+        return verdict
+    scrub = message_scrubber(values)
+    resources = [
+        dataclasses.replace(
+            resource,
+            ref=dataclasses.replace(resource.ref, name=scrub(resource.ref.name)),
+            message=scrub(resource.message),
+        )
+        for resource in verdict.resources
+    ]
+    return dataclasses.replace(verdict, message=scrub(verdict.message), resources=resources)

@@ -1,4 +1,4 @@
-"""API tokens: creating them and recognising them.
+"""API tokens: creating, listing, revoking and recognising them.
 
 Guarantees: the plaintext token is returned once, at creation, and never stored — the
 store keeps only its SHA-256 digest (`catalyst.store.tokens`). Tokens are URL-safe random
@@ -9,6 +9,10 @@ Every API request authenticates, so a recognised token is remembered for `CACHE_
 costs no token query. The price: a token deleted from the database keeps working for up
 to that long on replicas that saw it just before. Unknown tokens are never remembered, so
 a new token works at once.
+
+Revoking (`TokenService.revoke`, ``catalyst token revoke NAME|ID``) deletes the token's
+row: the revoking process forgets it at once, every other replica within `CACHE_SECONDS`.
+Environments the token created stay, visible to admin tokens only.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from catalyst.service.caller import Caller
+from catalyst.store.records import TokenRecord
 from catalyst.store.tokens import TokenRepository
 
 CACHE_SECONDS = 5.0
@@ -57,6 +62,28 @@ class TokenService:
         record = await self._tokens.create(name=name, token=token, admin=admin)
         return IssuedToken(id=record.id, name=record.name, admin=record.admin, token=token)
 
+    async def list(self) -> list[TokenRecord]:
+        """Every token, oldest first (names and ids only: the tokens themselves are unknown)."""
+        return await self._tokens.list()
+
+    async def revoke(self, name_or_id: str) -> TokenRecord | None:
+        """Delete the token with this name or, when no token has that name, this id.
+
+        Returns what was revoked, or None when nothing matched (or it was revoked meanwhile).
+        """
+        record = await self._tokens.get_by_name(name_or_id)
+        token_id = _as_id(name_or_id)
+        if record is None and token_id is not None:
+            record = await self._tokens.get(token_id)
+        if record is None or not await self._tokens.delete_by_id(record.id):
+            return None
+        self._recognised = {
+            digest: entry
+            for digest, entry in self._recognised.items()
+            if entry[1].token_id != record.id
+        }
+        return record
+
     async def authenticate(self, token: str) -> Caller | None:
         """The caller a token belongs to, or None for an unknown token."""
         digest = hashlib.sha256(token.encode()).digest()
@@ -76,3 +103,13 @@ class TokenService:
                     self._recognised.pop(next(iter(self._recognised)))
             self._recognised[digest] = (now + self._cache_seconds, caller)
         return caller
+
+
+_MAX_ID = 2**31 - 1  # the id column is a 32-bit integer on every database
+
+
+def _as_id(text: str) -> int | None:
+    if not (text.isascii() and text.isdecimal()):
+        return None
+    value = int(text)
+    return value if 0 < value <= _MAX_ID else None

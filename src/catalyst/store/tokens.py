@@ -71,6 +71,13 @@ class TokenRepository:
             return None
         return _to_record(row)
 
+    async def get(self, token_id: int) -> TokenRecord | None:
+        async with self._db.read() as conn:
+            row = (
+                await conn.execute(select(*_COLUMNS).where(api_tokens.c.id == token_id))
+            ).one_or_none()
+        return _to_record(row) if row is not None else None
+
     async def get_by_name(self, name: str) -> TokenRecord | None:
         async with self._db.read() as conn:
             row = (
@@ -91,6 +98,12 @@ class TokenRepository:
         """
         async with self._db.write() as conn:
             result = await conn.execute(delete(api_tokens).where(api_tokens.c.name == name))
+        return bool(result.rowcount)
+
+    async def delete_by_id(self, token_id: int) -> bool:
+        """Delete the token with this id; False if there was none (see `delete`)."""
+        async with self._db.write() as conn:
+            result = await conn.execute(delete(api_tokens).where(api_tokens.c.id == token_id))
         return bool(result.rowcount)
 
 

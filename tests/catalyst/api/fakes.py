@@ -10,8 +10,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
-import orjson
-
 from catalyst.api.dependencies import ApiServices
 from catalyst.cluster import LogLine
 from catalyst.service.caller import Caller
@@ -22,7 +20,8 @@ from catalyst.service.errors import (
     EnvironmentNotFound,
     LogStreamUnavailable,
 )
-from catalyst.service.listing import UNWATCHED, Freshness, ItemRenderer
+from catalyst.service.freshness import UNWATCHED, Freshness
+from catalyst.service.listing import ItemRenderer
 from catalyst.service.logs import parse_stream
 from catalyst.store.records import EnvironmentRecord
 
@@ -83,8 +82,11 @@ def make_record(env_id: int, name: str, owner: int, values: dict[str, Any]) -> E
 class FakeEnvironments:
     records: dict[int, EnvironmentRecord] = field(default_factory=dict)
     created: list[dict[str, Any]] = field(default_factory=list)
+    looked_up: list[int] = field(default_factory=list)
+    """Every id a request asked for, as the store would have seen it."""
 
     def _visible(self, env_id: int, caller: Caller) -> EnvironmentRecord:
+        self.looked_up.append(env_id)
         record = self.records.get(env_id)
         if record is None or not caller.may_see(record.owner_token_id):
             raise EnvironmentNotFound(f"environment {env_id} not found")
@@ -106,13 +108,27 @@ class FakeEnvironments:
         return [r for r in self.records.values() if caller.may_see(r.owner_token_id)]
 
     async def list_json(self, *, caller: Caller, render: ItemRenderer) -> bytes:
-        return orjson.dumps([dict(render(r)) for r in await self.list(caller=caller)])
+        line = render.splice(UNWATCHED)
+        return render.array([line(render.render(r)) for r in await self.list(caller=caller)])
 
     async def freshness(self) -> Freshness:
         return UNWATCHED
 
     async def get(self, env_id: int, *, caller: Caller) -> EnvironmentRecord:
         return self._visible(env_id, caller)
+
+    async def rebuild(
+        self,
+        env_id: int,
+        *,
+        caller: Caller,
+        name: str | None,
+        chart_name: str | None,
+        values: dict[str, Any],
+    ) -> EnvironmentRecord:
+        record = replace(self._visible(env_id, caller), values=values)
+        self.records[env_id] = record
+        return record
 
     async def delete(self, env_id: int, *, caller: Caller) -> EnvironmentRecord:
         record = replace(self._visible(env_id, caller), status="deleting")

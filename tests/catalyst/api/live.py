@@ -1,5 +1,9 @@
 """A real Catalyst (embedded kubesim, SQLite in a temp dir, bundled charts) served by
-uvicorn on a free 127.0.0.1 port inside the test's event loop."""
+uvicorn on a free 127.0.0.1 port inside the test's event loop.
+
+uvicorn is configured as ``catalyst serve`` configures it (`catalyst.app.server_config`):
+with `ErrorShapeBadRequests`, the protocol that answers requests the HTTP parser refuses
+in the error shape, and the header and body read timeouts for slow clients."""
 
 from __future__ import annotations
 
@@ -10,13 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import uvicorn
-
-from catalyst.app import Catalyst, _Server, bind_socket
+from catalyst.app import Catalyst, _Server, bind_socket, server_config
 from catalyst.config import Settings
 from catalyst.embedded import KUBESIM_RULES
 from catalyst.service.tokens import TokenService
 from catalyst.store.tokens import TokenRepository
+from tests.clusters import start_environment_ids_at
 
 START_TIMEOUT = 30.0
 
@@ -39,8 +42,12 @@ def fast_rules(directory: Path) -> Path:
 
 
 @asynccontextmanager
-async def live_catalyst(data_dir: Path, **overrides: Any) -> AsyncIterator[LiveCatalyst]:
-    """Start it; ``overrides`` are extra `Settings` fields (e.g. short watcher timings)."""
+async def live_catalyst(
+    data_dir: Path, *, first_environment_id: int | None = None, **overrides: Any
+) -> AsyncIterator[LiveCatalyst]:
+    """Start it; ``overrides`` are extra `Settings` fields (e.g. short watcher timings, or
+    ``kubeconfig`` for another cluster); ``first_environment_id`` is the first id its
+    database hands out (on a shared cluster, so namespaces ``env-<id>`` never collide)."""
     settings: dict[str, Any] = {
         "data_dir": data_dir,
         "sse_heartbeat_seconds": 0.2,
@@ -51,13 +58,15 @@ async def live_catalyst(data_dir: Path, **overrides: Any) -> AsyncIterator[LiveC
     await catalyst.start()
     try:
         assert catalyst.database is not None
+        if first_environment_id is not None:
+            await start_environment_ids_at(catalyst.database, first_environment_id)
         tokens = TokenService(TokenRepository(catalyst.database))
         admin = await tokens.create("admin", admin=True)
         alice = await tokens.create("alice")
         bob = await tokens.create("bob")
         sock = bind_socket("127.0.0.1", 0)
         port = sock.getsockname()[1]
-        server = _Server(uvicorn.Config(catalyst.app, log_config=None, lifespan="off"))
+        server = _Server(server_config(catalyst.app, catalyst.settings))
         task = asyncio.create_task(server.serve(sockets=[sock]))
         try:
             async with asyncio.timeout(START_TIMEOUT):

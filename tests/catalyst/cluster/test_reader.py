@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from catalyst.cluster.client import ClusterClient
 from catalyst.cluster.deployer import Deployer, DeployTarget
+from catalyst.cluster.labels import stamp_labels
 from catalyst.cluster.reader import EnvironmentReader, EnvironmentSnapshot
 from catalyst.domain.model import ObjectRef
 from tests.catalyst.cluster.renders import config_map, deployment, secret, service
@@ -16,10 +17,12 @@ async def test_reads_objects_and_evidence(
     ns = f"env-{environment_id}"
     render = [deployment("web"), service("web"), config_map("conf"), secret("creds")]
     await deployer.apply_environment(DeployTarget(environment_id, "demo", 1, ns), render)
-    # Another environment's object in the same namespace must not show up.
-    await deployer.apply_environment(
-        DeployTarget(environment_id + 100000, "demo", 1, ns), [config_map("foreign")]
+    # Another environment's object in the same namespace must not show up. (The deployer
+    # would refuse to apply into a namespace of another environment, so it is made directly.)
+    foreign = stamp_labels(
+        config_map("foreign"), environment_id=environment_id + 100000, chart="demo", revision=1
     )
+    await cluster.request("POST", f"/api/v1/namespaces/{ns}/configmaps", body=foreign)
     reader = EnvironmentReader(cluster)
 
     async def with_pods() -> EnvironmentSnapshot | None:

@@ -91,13 +91,24 @@ class FakeDeployer:
             self.active -= 1
 
     async def prune(
-        self, namespace: str, keep: list[ObjectRef], previous: list[ObjectRef]
+        self,
+        namespace: str,
+        keep: list[ObjectRef],
+        previous: list[ObjectRef],
+        *,
+        environment_id: int,
     ) -> list[ObjectRef]:
         self.pruned.append((list(keep), list(previous)))
         kept = {r.identity() for r in keep}
         return [r for r in previous if r.identity() not in kept]
 
-    async def delete_environment(self, namespace: str, *, timeout: float) -> None:  # noqa: ASYNC109
+    async def delete_environment(
+        self,
+        namespace: str,
+        *,
+        environment_id: int,
+        timeout: float,  # noqa: ASYNC109
+    ) -> None:
         if self.delete_gate is not None:
             await asyncio.wait_for(self.delete_gate.wait(), WAIT)
         self.deleted.append(namespace)

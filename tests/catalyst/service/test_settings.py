@@ -47,3 +47,9 @@ def test_every_setting_is_documented() -> None:
     for name, field in Settings.model_fields.items():
         assert field.description, name
         assert f"CATALYST_{name.upper()}" in table
+
+
+def test_the_readme_configuration_table_is_the_generated_one() -> None:
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    for row in settings_markdown_table().splitlines():
+        assert row in readme, f"README.md lacks (or has an outdated) row: {row}"

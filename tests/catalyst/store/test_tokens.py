@@ -67,3 +67,15 @@ async def test_list_and_delete(tokens: TokenRepository) -> None:
     assert await tokens.list() == [second]
     assert await tokens.find_by_token("t1") is None
     assert await tokens.find_by_token("t2") == second
+
+
+async def test_get_and_delete_by_id(tokens: TokenRepository) -> None:
+    first = await tokens.create(name="first", token="t1")
+    second = await tokens.create(name="second", token="t2")
+    assert await tokens.get(first.id) == first
+    assert await tokens.get(second.id + 100) is None
+
+    assert await tokens.delete_by_id(first.id) is True
+    assert await tokens.delete_by_id(first.id) is False
+    assert await tokens.get(first.id) is None
+    assert await tokens.list() == [second]

@@ -7,12 +7,17 @@ from fastapi.responses import JSONResponse
 
 from catalyst.api.auth import CurrentCaller
 from catalyst.api.dependencies import Services
+from catalyst.api.openapi import error_responses
 from catalyst.api.schemas import ChartDetail, ChartSummary
 
 router = APIRouter(prefix="/charts", tags=["charts"])
 
 
-@router.get("", responses={200: {"model": list[ChartSummary]}}, summary="List charts")
+@router.get(
+    "",
+    responses={200: {"model": list[ChartSummary]}, **error_responses(401)},
+    summary="List charts",
+)
 async def list_charts(caller: CurrentCaller, services: Services) -> JSONResponse:
     charts = await services.charts.list()
     return JSONResponse(
@@ -23,7 +28,11 @@ async def list_charts(caller: CurrentCaller, services: Services) -> JSONResponse
     )
 
 
-@router.get("/{name}", responses={200: {"model": ChartDetail}}, summary="One chart's defaults")
+@router.get(
+    "/{name}",
+    responses={200: {"model": ChartDetail}, **error_responses(401, 404)},
+    summary="One chart's defaults",
+)
 async def get_chart(name: str, caller: CurrentCaller, services: Services) -> JSONResponse:
     chart = await services.charts.get(name)
     return JSONResponse(

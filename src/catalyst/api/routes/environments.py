@@ -1,17 +1,21 @@
 """``/api/environments``: create, list, read (optionally live), delete, rebuild.
 
-The list never contacts the cluster (``latestStatus`` is accepted there and ignored).
-Environments of other tokens answer 404 to non-admin callers, exactly like unknown ids, so
-ids of other users' environments cannot be probed.
+The list never contacts the cluster (``latestStatus`` is accepted there and ignored,
+whatever its value, like any unknown parameter). Environments of other tokens answer 404 to
+non-admin callers, exactly like unknown ids, so ids of other users' environments cannot be
+probed. Bodies must be JSON (415 otherwise, `catalyst.api.json_body`).
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
 
 from catalyst.api.auth import CurrentCaller
 from catalyst.api.dependencies import Services
+from catalyst.api.json_body import json_body_only
+from catalyst.api.listing_json import ENVIRONMENT_ITEMS
+from catalyst.api.openapi import error_responses
 from catalyst.api.presenters import environment_out, resource_out
 from catalyst.api.schemas import EnvironmentCreate, EnvironmentOut, EnvironmentRefresh
 
@@ -20,7 +24,13 @@ router = APIRouter(prefix="/environments", tags=["environments"])
 _ONE = {"model": EnvironmentOut}
 
 
-@router.post("", status_code=201, responses={201: _ONE}, summary="Create an environment")
+@router.post(
+    "",
+    status_code=201,
+    responses={201: _ONE, **error_responses(400, 401, 409, 413, 415, 422)},
+    dependencies=[Depends(json_body_only)],
+    summary="Create an environment",
+)
 async def create_environment(
     body: EnvironmentCreate, caller: CurrentCaller, services: Services
 ) -> JSONResponse:
@@ -31,19 +41,29 @@ async def create_environment(
     return JSONResponse(environment_out(record), status_code=201)
 
 
-@router.get("", responses={200: {"model": list[EnvironmentOut]}}, summary="List environments")
+@router.get(
+    "",
+    responses={200: {"model": list[EnvironmentOut]}, **error_responses(401)},
+    summary="List environments",
+)
 async def list_environments(
     caller: CurrentCaller,
     services: Services,
-    latest_status: bool = Query(False, alias="latestStatus", description="Accepted and ignored."),
+    latest_status: str | None = Query(
+        None, alias="latestStatus", description="Accepted and ignored, whatever its value."
+    ),
 ) -> Response:
     """Every live environment visible to the caller, from the database only (served from
     a cache of rendered items that only re-reads changed rows)."""
-    body = await services.environments.list_json(caller=caller, render=environment_out)
+    body = await services.environments.list_json(caller=caller, render=ENVIRONMENT_ITEMS)
     return Response(body, media_type="application/json")
 
 
-@router.get("/{env_id}", responses={200: _ONE}, summary="Read one environment")
+@router.get(
+    "/{env_id}",
+    responses={200: _ONE, **error_responses(401, 404, 409, 422, 503)},
+    summary="Read one environment",
+)
 async def get_environment(
     env_id: int,
     caller: CurrentCaller,
@@ -67,7 +87,12 @@ async def get_environment(
     )
 
 
-@router.delete("/{env_id}", status_code=202, responses={202: _ONE}, summary="Delete")
+@router.delete(
+    "/{env_id}",
+    status_code=202,
+    responses={202: _ONE, **error_responses(401, 404, 409, 422)},
+    summary="Delete",
+)
 async def delete_environment(
     env_id: int, caller: CurrentCaller, services: Services
 ) -> JSONResponse:
@@ -76,7 +101,13 @@ async def delete_environment(
     return JSONResponse(environment_out(record), status_code=202)
 
 
-@router.post("/{env_id}/refresh", status_code=202, responses={202: _ONE}, summary="Rebuild")
+@router.post(
+    "/{env_id}/refresh",
+    status_code=202,
+    responses={202: _ONE, **error_responses(400, 401, 404, 409, 413, 415, 422)},
+    dependencies=[Depends(json_body_only)],
+    summary="Rebuild",
+)
 async def refresh_environment(
     env_id: int, body: EnvironmentRefresh, caller: CurrentCaller, services: Services
 ) -> JSONResponse:

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 
 from catalyst.api.dependencies import Services
 from catalyst.api.errors import error_response
+from catalyst.api.openapi import error_responses
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +28,11 @@ async def healthz() -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-@router.get("/readyz", summary="Readiness: database and cluster reachable")
+@router.get(
+    "/readyz",
+    summary="Readiness: database and cluster reachable",
+    responses=error_responses(503),
+)
 async def readyz(services: Services) -> JSONResponse:
     names = list(services.readiness_checks)
     results = await asyncio.gather(

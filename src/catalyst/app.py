@@ -45,12 +45,14 @@ from sse_starlette.sse import AppStatus
 from catalyst.api.app import create_app
 from catalyst.api.dependencies import ApiServices
 from catalyst.api.http_protocol import ErrorShapeBadRequests
+from catalyst.cancellation import cancel_and_wait
 from catalyst.charts import ChartCatalogue, HelmRenderer, bundled_charts_dir
 from catalyst.cluster import ClusterClient, Deployer, EnvironmentReader, LogFollower
 from catalyst.cluster.leader_election import LeaderElector
 from catalyst.config import Settings
 from catalyst.embedded import KUBESIM_RULES
 from catalyst.http_protocol import timed_h11_protocol
+from catalyst.leader.duties import LeaderDuties, LeaderSettings
 from catalyst.service.charts import ChartService
 from catalyst.service.environments import EnvironmentService
 from catalyst.service.freshness import heartbeat_freshness
@@ -64,7 +66,6 @@ from catalyst.store.database import Database, redact_url
 from catalyst.store.environments import EnvironmentRepository
 from catalyst.store.heartbeat import HeartbeatRepository
 from catalyst.store.tokens import TokenRepository
-from catalyst.watcher.leader_duties import LeaderDuties
 from kubesim.server import KubeSim
 
 logger = logging.getLogger(__name__)
@@ -219,7 +220,7 @@ class Catalyst:
                 heartbeats=heartbeats,
                 thresholds=thresholds,
                 identity=settings.instance_id or "",
-                settings=settings.watcher_settings(),
+                settings=leader_settings(settings),
             ),
         )
         self._app = create_app(self.services, max_body_bytes=settings.max_body_bytes)
@@ -245,14 +246,10 @@ class Catalyst:
         task = asyncio.create_task(elector.run(duties.run), name="leader election")
 
         async def stop_election() -> None:
-            # Cancelling run() stops the duties first, then releases the Lease.
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
-            except Exception:
-                logger.exception("leader election ended with an error")
+            # Cancelling run() stops the duties first, then releases the Lease. Our own
+            # cancellation propagates; the election's failure is reported, not raised.
+            for error in await cancel_and_wait([task]):
+                logger.error("leader election ended with an error", exc_info=error)
 
         def report(done: asyncio.Task[None]) -> None:
             if not done.cancelled() and done.exception() is not None:
@@ -305,6 +302,19 @@ class Catalyst:
             )
         self._stack.push_async_callback(client.close)
         return client
+
+
+def leader_settings(settings: Settings) -> LeaderSettings:
+    """Timings of the leader's watcher, reaper and heartbeat, from the settings."""
+    return LeaderSettings(
+        resync_period=settings.watcher_resync_seconds,
+        poll_interval=settings.watcher_poll_seconds,
+        heartbeat_interval=settings.watcher_heartbeat_seconds,
+        reaper_interval=settings.reaper_interval_seconds,
+        max_backoff=settings.watch_max_backoff_seconds,
+        min_watch_timeout=settings.watch_timeout_seconds,
+        use_watch_list=settings.watch_list,
+    )
 
 
 class _Server(uvicorn.Server):

@@ -24,7 +24,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from catalyst.cluster.scope import AllowedClusterKinds
 from catalyst.domain import StatusThresholds
 from catalyst.store.database import sqlite_url_for
-from catalyst.watcher.leader_duties import WatcherSettings
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
@@ -203,18 +202,6 @@ class Settings(BaseSettings):
     def embedded_kubeconfig_path(self) -> Path:
         """Where the embedded kubesim writes its kubeconfig."""
         return (self.data_dir / "kubesim.kubeconfig").resolve()
-
-    def watcher_settings(self) -> WatcherSettings:
-        """Timings of the leader's watcher, reaper and heartbeat."""
-        return WatcherSettings(
-            resync_period=self.watcher_resync_seconds,
-            poll_interval=self.watcher_poll_seconds,
-            heartbeat_interval=self.watcher_heartbeat_seconds,
-            reaper_interval=self.reaper_interval_seconds,
-            max_backoff=self.watch_max_backoff_seconds,
-            min_watch_timeout=self.watch_timeout_seconds,
-            use_watch_list=self.watch_list,
-        )
 
     def status_thresholds(self) -> StatusThresholds:
         """The domain's thresholds built from the STATUS_* settings."""

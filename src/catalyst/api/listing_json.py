@@ -30,8 +30,8 @@ import orjson
 
 from catalyst.api.presenters import environment_out
 from catalyst.service.freshness import Freshness
-from catalyst.service.time import rfc3339
 from catalyst.store.records import EnvironmentRecord
+from catalyst.timestamps import rfc3339
 
 OBSERVED_KEY: Final = "statusObservedAt"
 STALE_KEY: Final = "stale"

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_valida
 from pydantic_core import PydanticCustomError
 
 from catalyst.api.chart_values import unsupported_member
-from catalyst.service.time import rfc3339
+from catalyst.timestamps import rfc3339
 
 MAX_NAME_LENGTH = 53
 DNS1123_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"

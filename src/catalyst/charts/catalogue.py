@@ -30,7 +30,7 @@ from typing import Any
 
 import yaml
 
-from catalyst.charts.errors import ChartNotFound
+from catalyst.charts.errors import ChartNotInCatalogue
 
 logger = logging.getLogger(__name__)
 
@@ -159,7 +159,7 @@ class ChartCatalogue:
         """The chart called `name`, with a private copy of its default values."""
         info = self._scan().get(name)
         if info is None:
-            raise ChartNotFound(name)
+            raise ChartNotInCatalogue(name)
         return replace(info, default_values=copy.deepcopy(info.default_values))
 
     def _read(self, path: Path, watched: Sequence[Path]) -> ChartInfo | None:

@@ -1,6 +1,6 @@
 """Errors of the chart catalogue and of rendering.
 
-Both carry messages meant for clients: `ChartNotFound` becomes a 404 (or a 422 when a
+Both carry messages meant for clients: `ChartNotInCatalogue` becomes a 404 (or a 422 when a
 request names an unknown chart), `ChartRenderError` a 4xx answer or the reason of a failed
 environment. A render error's message is Helm's own, with every secret value from the
 request's values replaced by ``***`` before the exception is built (see `secret_scrub`).
@@ -9,7 +9,7 @@ request's values replaced by ``***`` before the exception is built (see `secret_
 from __future__ import annotations
 
 
-class ChartNotFound(LookupError):
+class ChartNotInCatalogue(LookupError):
     """No chart of that name in the catalogue."""
 
     def __init__(self, name: str) -> None:

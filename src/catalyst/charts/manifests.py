@@ -2,7 +2,8 @@
 
 Input is what either Helm backend produced: a mapping of template path (``mychart/templates/
 x.yaml``) to rendered text. Output is the list of objects, in Helm's install order by kind
-(namespaces and secrets before the workloads that use them) and, within a kind, by template
+(`catalyst.cluster.ordering`, the one table the deployer applies by too: namespaces and
+secrets before the workloads that use them) and, within a kind, by template
 path and position, so the same input always gives the same list.
 
 Which files count, as in Helm: ``NOTES.txt`` is dropped, and so are partials (a name that
@@ -27,49 +28,7 @@ from typing import Any
 import yaml
 
 from catalyst.charts.errors import ChartRenderError
-
-# Helm's InstallOrder (pkg/release/util/kind_sorter.go); unknown kinds go last.
-INSTALL_ORDER: tuple[str, ...] = (
-    "PriorityClass",
-    "Namespace",
-    "NetworkPolicy",
-    "ResourceQuota",
-    "LimitRange",
-    "PodSecurityPolicy",
-    "PodDisruptionBudget",
-    "ServiceAccount",
-    "Secret",
-    "SecretList",
-    "ConfigMap",
-    "StorageClass",
-    "PersistentVolume",
-    "PersistentVolumeClaim",
-    "CustomResourceDefinition",
-    "ClusterRole",
-    "ClusterRoleList",
-    "ClusterRoleBinding",
-    "ClusterRoleBindingList",
-    "Role",
-    "RoleList",
-    "RoleBinding",
-    "RoleBindingList",
-    "Service",
-    "DaemonSet",
-    "Pod",
-    "ReplicationController",
-    "ReplicaSet",
-    "Deployment",
-    "HorizontalPodAutoscaler",
-    "StatefulSet",
-    "Job",
-    "CronJob",
-    "IngressClass",
-    "Ingress",
-    "APIService",
-    "MutatingWebhookConfiguration",
-    "ValidatingWebhookConfiguration",
-)
-_ORDER = {kind: index for index, kind in enumerate(INSTALL_ORDER)}
+from catalyst.cluster.ordering import apply_rank
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -120,7 +79,7 @@ def objects_from_templates(templates: Mapping[str, str]) -> list[dict[str, Any]]
             if document is None:
                 continue
             obj = _check_object(document, path, index)
-            found.append((_ORDER.get(str(obj["kind"]), len(_ORDER)), path, index, obj))
+            found.append((apply_rank(str(obj["kind"])), path, index, obj))
             index += 1
     found.sort(key=lambda item: item[:3])
     return [obj for _, _, _, obj in found]

@@ -6,7 +6,7 @@
 | ``ratelimit`` | client-side token bucket (k8s-semantics A19) |
 | ``retry`` | 429/5xx + ``Retry-After`` retry rule (A20) |
 | ``discovery`` | ``ResourceInfo``, discovery parsing, object and collection paths |
-| ``errors`` | ``ClusterError`` (from ``Status`` bodies) and friends |
+| ``errors`` | ``ClusterError`` and its types (not found, conflict, gone, invalid, ...) |
 | ``objects`` | ``ObjectRef``: inventory identity |
 | ``labels`` | the labels stamped on applied objects and their templates (and ownership) |
 | ``ordering`` | the apply order of kinds |
@@ -32,8 +32,14 @@ from catalyst.cluster.deployer import (
 from catalyst.cluster.discovery import ResourceInfo
 from catalyst.cluster.errors import (
     ClusterConfigError,
+    ClusterConflictError,
     ClusterConnectionError,
     ClusterError,
+    ClusterGoneError,
+    ClusterInvalidError,
+    ClusterNotFoundError,
+    ClusterProtocolError,
+    ClusterTooManyRequestsError,
     UnknownResourceError,
 )
 from catalyst.cluster.logs import (
@@ -55,9 +61,15 @@ __all__ = [
     "AllowedClusterKinds",
     "ClusterClient",
     "ClusterConfigError",
+    "ClusterConflictError",
     "ClusterConnectionError",
     "ClusterError",
+    "ClusterGoneError",
+    "ClusterInvalidError",
+    "ClusterNotFoundError",
+    "ClusterProtocolError",
     "ClusterScopedObjectsRefused",
+    "ClusterTooManyRequestsError",
     "DeployError",
     "DeployTarget",
     "Deployer",

@@ -62,6 +62,8 @@ from catalyst.cluster.errors import (
     ClusterConfigError,
     ClusterConnectionError,
     ClusterError,
+    ClusterNotFoundError,
+    ClusterProtocolError,
     UnknownResourceError,
 )
 from catalyst.cluster.ratelimit import DEFAULT_BURST, DEFAULT_QPS, TokenBucket
@@ -267,12 +269,14 @@ class ClusterClient:
         try:
             decoded = orjson.loads(payload)
         except orjson.JSONDecodeError as exc:
-            raise ClusterError(
-                response.status, "InvalidResponse", f"{method} {path}: body is not JSON"
+            raise ClusterProtocolError(
+                "InvalidResponse", f"{method} {path}: body is not JSON", status=response.status
             ) from exc
         if not isinstance(decoded, dict):
-            raise ClusterError(
-                response.status, "InvalidResponse", f"{method} {path}: body is not a JSON object"
+            raise ClusterProtocolError(
+                "InvalidResponse",
+                f"{method} {path}: body is not a JSON object",
+                status=response.status,
             )
         return decoded
 
@@ -377,10 +381,8 @@ class ClusterClient:
                 return cached[kind]  # another task refreshed it while we waited
             try:
                 body = await self.request("GET", group_version_path(api_version))
-            except ClusterError as exc:
-                if exc.status == 404:
-                    raise UnknownResourceError(api_version, kind) from exc
-                raise
+            except ClusterNotFoundError as exc:
+                raise UnknownResourceError(api_version, kind) from exc
             except ValueError as exc:
                 raise UnknownResourceError(api_version, kind) from exc
             resources = parse_resource_list(api_version, body)
@@ -388,10 +390,6 @@ class ClusterClient:
         if kind not in resources:
             raise UnknownResourceError(api_version, kind)
         return resources[kind]
-
-    def forget_discovery(self) -> None:
-        """Drop the discovery cache (e.g. after CRDs were installed or removed)."""
-        self._discovery.clear()
 
 
 def _refresh_exec_token_per_request(configuration: Configuration, loader: Any) -> None:

@@ -63,7 +63,7 @@ from typing import Any
 
 from catalyst.cluster.client import APPLY_PATCH, ClusterClient
 from catalyst.cluster.discovery import ResourceInfo, object_path
-from catalyst.cluster.errors import ClusterError, UnknownResourceError
+from catalyst.cluster.errors import ClusterError, ClusterNotFoundError, UnknownResourceError
 from catalyst.cluster.labels import CHART as CHART_LABEL
 from catalyst.cluster.labels import belongs_to, stamp_labels, template_labels
 from catalyst.cluster.ordering import apply_rank, in_apply_order
@@ -397,10 +397,8 @@ class Deployer:
                 while True:
                     try:
                         last_seen = await self._client.request("GET", path)
-                    except ClusterError as exc:
-                        if exc.status == 404:
-                            return
-                        raise
+                    except ClusterNotFoundError:
+                        return
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, self._poll_max)
         except TimeoutError:

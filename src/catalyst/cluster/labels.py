@@ -36,6 +36,14 @@ def environment_selector(environment_id: int) -> str:
     return f"{ENVIRONMENT_ID}={environment_id}"
 
 
+def environment_id_of(obj: dict[str, Any]) -> int | None:
+    """The environment id in the object's environment label (None: absent or not a number)."""
+    metadata = obj.get("metadata")
+    labels = metadata.get("labels") if isinstance(metadata, dict) else None
+    value = labels.get(ENVIRONMENT_ID) if isinstance(labels, dict) else None
+    return int(value) if isinstance(value, str) and value.isdigit() else None
+
+
 def ownership_selector(environment_id: int) -> str:
     """Label selector for exactly the objects :func:`belongs_to` accepts."""
     return f"{MANAGED_BY}={MANAGED_BY_VALUE},{environment_selector(environment_id)}"

@@ -8,7 +8,7 @@ Usage (the owner runs ``run`` as a task and cancels it at shutdown)::
 
     elector = LeaderElector(client, namespace="catalyst", name="catalyst-leader")
     task = asyncio.create_task(elector.run(run_watcher_and_reaper, on_stopped_leading))
-    elector.is_leader        # for /readyz and metrics
+    elector.is_leader        # whether this replica acts as leader right now
     elector.leader_identity  # the holder last observed, or None
 
 ``run(on_started_leading, on_stopped_leading=None)`` calls ``on_started_leading()`` as a
@@ -95,8 +95,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from catalyst.cancellation import cancel_and_wait
 from catalyst.cluster.client import ClusterClient
-from catalyst.cluster.errors import ClusterError
+from catalyst.cluster.errors import (
+    ClusterConflictError,
+    ClusterError,
+    ClusterNotFoundError,
+    ClusterProtocolError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -357,11 +363,11 @@ class LeaderElector:
 
         try:
             lease = await self._client.request("GET", self._lease_path)
-        except ClusterError as exc:
-            if exc.status != 404:
-                logger.warning("cannot read lease %s: %s", self.describe(), exc)
-                return _Attempt.FAILED
+        except ClusterNotFoundError:
             return await self._create(now)
+        except ClusterError as exc:
+            logger.warning("cannot read lease %s: %s", self.describe(), exc)
+            return _Attempt.FAILED
 
         self._lease = lease
         current = LeaderElectionRecord.from_lease(lease)
@@ -373,7 +379,7 @@ class LeaderElector:
         try:
             await self._put(self._record_for(current, now))
         except ClusterError as exc:
-            if exc.status == 409:
+            if isinstance(exc, ClusterConflictError):
                 logger.info("lost the race for lease %s: %s", self.describe(), exc.message)
             else:
                 logger.warning("cannot update lease %s: %s", self.describe(), exc)
@@ -414,7 +420,7 @@ class LeaderElector:
         try:
             created = await self._client.request("POST", self._collection_path, body=body)
         except ClusterError as exc:
-            if exc.status == 409:
+            if isinstance(exc, ClusterConflictError):
                 logger.info("lease %s was created by another candidate", self.describe())
             else:
                 logger.warning("cannot create lease %s: %s", self.describe(), exc)
@@ -425,7 +431,7 @@ class LeaderElector:
     async def _put(self, record: LeaderElectionRecord) -> None:
         """Write ``record`` over the cached Lease, conditional on its resourceVersion."""
         if self._lease is None:
-            raise ClusterError(0, "NoLease", "no observed Lease to update")
+            raise ClusterProtocolError("NoLease", "no observed Lease to update")
         body = dict(self._lease)
         spec = body.get("spec")
         body["spec"] = {**(spec if isinstance(spec, dict) else {}), **record.to_spec_fields()}
@@ -499,10 +505,7 @@ async def _stop_work(task: asyncio.Task[None], lease: str) -> None:
         else:
             logger.error("leader work for lease %s returned; giving up the lease", lease)
         return
-    task.cancel()
-    # asyncio.wait never raises the task's outcome, so our own cancellation stays distinct.
-    await asyncio.wait({task})
-    if not task.cancelled() and (error := task.exception()) is not None:
+    for error in await cancel_and_wait([task]):
         logger.error("leader work for lease %s failed while stopping", lease, exc_info=error)
 
 

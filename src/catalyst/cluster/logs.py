@@ -55,7 +55,7 @@ import orjson
 
 from catalyst.cluster.client import ClusterClient
 from catalyst.cluster.discovery import ResourceInfo, collection_path, object_path
-from catalyst.cluster.errors import ClusterError
+from catalyst.cluster.errors import ClusterError, ClusterGoneError
 from catalyst.cluster.labels import environment_selector
 
 logger = logging.getLogger(__name__)
@@ -284,9 +284,8 @@ class LogFollower:
                         observation.saw([obj])
                         if pick_pod([obj], observation.container) is not None:
                             return str(obj["metadata"]["name"])
-        except ClusterError as exc:
-            if exc.status != 410:
-                raise
+        except ClusterGoneError:
+            pass  # the pods' resourceVersion expired: list again
         except aiohttp.ClientPayloadError as exc:
             # The server cut the watch mid-event; listing again recovers cleanly.
             logger.debug("pod watch in %s ended abruptly: %s", path, exc)
@@ -385,9 +384,8 @@ class LogFollower:
                             return None  # it exists now: list again, without a recheck
                     elif kind == "ERROR":
                         return None  # typically 410 Gone: list again
-        except ClusterError as exc:
-            if exc.status != 410:
-                raise
+        except ClusterGoneError:
+            pass  # the pods' resourceVersion expired: list again
         except aiohttp.ClientPayloadError:
             pass  # the server cut the watch mid-event: list again
         return None

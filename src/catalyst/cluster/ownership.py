@@ -32,7 +32,7 @@ from catalyst.cluster.discovery import (
     group_version_path,
     parse_resource_list,
 )
-from catalyst.cluster.errors import ClusterError
+from catalyst.cluster.errors import ClusterConflictError, ClusterNotFoundError
 from catalyst.cluster.labels import belongs_to, ownership_selector
 from catalyst.cluster.scope import AllowedClusterKinds
 from catalyst.domain.model import ObjectRef
@@ -50,10 +50,8 @@ async def read_live(client: ClusterClient, path: str) -> dict[str, Any] | None:
     """The object at ``path``, or None when there is none (404)."""
     try:
         return await client.request("GET", path)
-    except ClusterError as exc:
-        if exc.status == 404:
-            return None
-        raise
+    except ClusterNotFoundError:
+        return None
 
 
 async def delete_if_owned(
@@ -89,12 +87,10 @@ async def delete_if_owned(
                     "preconditions": {"uid": metadata.get("uid")},
                 },
             )
-        except ClusterError as exc:
-            if exc.status == 404:
-                return False
-            if exc.status == 409:
-                continue  # replaced (or being terminated) since the read: read again
-            raise
+        except ClusterNotFoundError:
+            return False
+        except ClusterConflictError:
+            continue  # replaced (or being terminated) since the read: read again
         return True
     raise ObjectKeepsChanging(f"{ref.describe()} was replaced while it was being deleted")
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from catalyst.cluster.client import ClusterClient
 from catalyst.cluster.discovery import ResourceInfo, collection_path, object_path
-from catalyst.cluster.errors import ClusterError, UnknownResourceError
+from catalyst.cluster.errors import ClusterNotFoundError, UnknownResourceError
 from catalyst.cluster.labels import environment_selector
 from catalyst.domain.model import ObjectRef
 
@@ -81,10 +81,8 @@ class EnvironmentReader:
             namespace_object = await self._client.request(
                 "GET", object_path(_NAMESPACES, None, namespace)
             )
-        except ClusterError as exc:
-            if exc.status == 404:
-                return EnvironmentSnapshot(namespace=namespace, namespace_exists=False)
-            raise
+        except ClusterNotFoundError:
+            return EnvironmentSnapshot(namespace=namespace, namespace_exists=False)
         snapshot = EnvironmentSnapshot(
             namespace=namespace, namespace_exists=True, namespace_object=namespace_object
         )

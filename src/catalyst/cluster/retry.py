@@ -14,8 +14,6 @@ The rule, as in client-go's ``rest/with_retry.go``:
 
 The APF flow schema that throttled the request (``X-Kubernetes-PF-FlowSchema-UID``) is
 reported in the log line, like client-go records it as the retry reason.
-
-Pure functions only, so the watcher (issue 4) can reuse them for watch opens.
 """
 
 from __future__ import annotations

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from catalyst.charts import ChartCatalogue, ChartInfo
-from catalyst.charts import ChartNotFound as CatalogueMiss
+from catalyst.charts import ChartCatalogue, ChartInfo, ChartNotInCatalogue
 from catalyst.service.errors import ChartNotFound
 
 
@@ -51,5 +50,5 @@ class ChartService:
     async def _info(self, name: str) -> ChartInfo:
         try:
             return await asyncio.to_thread(self._catalogue.get, name)
-        except CatalogueMiss:
+        except ChartNotInCatalogue:
             raise ChartNotFound(f"chart {name!r} not found") from None

@@ -45,15 +45,15 @@ from catalyst.service.redaction import redact_secrets
 from catalyst.service.runner import OperationRunner
 from catalyst.service.state import columns_of, state_of
 from catalyst.service.status import ObservedEnvironment, StatusService
-from catalyst.service.time import utc_now
 from catalyst.store.environments import EnvironmentChanges, EnvironmentRepository
 from catalyst.store.errors import NameTaken, StaleRecord
+from catalyst.store.optimistic import retry_stale
 from catalyst.store.records import EnvironmentRecord
+from catalyst.timestamps import utc_now
 
 logger = logging.getLogger(__name__)
 
 API_SOURCE = "api"
-_MAX_ATTEMPTS = 10
 
 
 class EnvironmentService:
@@ -247,20 +247,24 @@ class EnvironmentService:
         """Write the lifecycle change ``changes_for`` computes from the current record, with
         its history row; on a concurrent write, re-read and compute again. Returns the
         stored record and whether anything was written (``changes_for`` returned None)."""
-        for _ in range(_MAX_ATTEMPTS):
+        current = record
+
+        async def attempt() -> tuple[EnvironmentRecord, bool]:
+            nonlocal current
             now = self._clock()
-            changes = changes_for(record, now)
+            changes = changes_for(current, now)
             if changes is None:
-                return record, False
+                return current, False
             try:
                 stored = await self._environments.record_status_change(
-                    record.id, expected_version=record.version, source=source, now=now, **changes
+                    current.id, expected_version=current.version, source=source, now=now, **changes
                 )
             except StaleRecord:
-                record = await self.get(record.id, caller=caller)
-                continue
+                current = await self.get(current.id, caller=caller)
+                raise
             return stored, True
-        raise StaleRecord(record.id, record.version, -1)
+
+        return await retry_stale(attempt)
 
     async def _queue_delete(self, record: EnvironmentRecord, now: datetime) -> EnvironmentRecord:
         try:

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Protocol
 
-from catalyst.service.time import utc_now
 from catalyst.store.heartbeat import Heartbeat
+from catalyst.timestamps import utc_now
 
 
 @dataclass(frozen=True, slots=True)

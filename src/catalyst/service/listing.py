@@ -95,7 +95,7 @@ class CachedItem:
 
 
 @dataclass(slots=True)
-class _Snapshot:
+class _PublishedListing:
     """One refresh's result. Its items and lines are never changed once published (the
     next refresh copies what it keeps), so requests may use it while a refresh runs; only
     the admins' body is filled in on first use."""
@@ -132,7 +132,7 @@ class EnvironmentListing:
         self._freshness = freshness
         self._inline_render_limit = inline_render_limit
         self._render: ItemRenderer[Any] | None = None
-        self._snapshot: _Snapshot | None = None
+        self._snapshot: _PublishedListing | None = None
         self._refresh = SingleFlight(self._refreshed_snapshot, name="environment listing refresh")
 
     @property
@@ -156,7 +156,7 @@ class EnvironmentListing:
         """Refuse new requests and wait for the refresh in flight (the owner's shutdown)."""
         await self._refresh.aclose()
 
-    async def _refreshed_snapshot(self) -> _Snapshot:
+    async def _refreshed_snapshot(self) -> _PublishedListing:
         render = self._render
         if render is None:
             raise RuntimeError("EnvironmentListing.body sets the renderer before refreshing")
@@ -206,16 +206,16 @@ class EnvironmentListing:
             lines.pop(env_id, None)
         for env_id, cached_item in fresh.items():
             lines[env_id] = line(cached_item.item)
-        return self._keep(_Snapshot(items, lines, freshness))
+        return self._keep(_PublishedListing(items, lines, freshness))
 
     def _publish(
         self, items: dict[int, CachedItem], freshness: Freshness, render: ItemRenderer[Any]
-    ) -> _Snapshot:
+    ) -> _PublishedListing:
         line = render.splice(freshness)
         lines = {env_id: line(cached.item) for env_id, cached in items.items()}
-        return self._keep(_Snapshot(items, lines, freshness))
+        return self._keep(_PublishedListing(items, lines, freshness))
 
-    def _keep(self, snapshot: _Snapshot) -> _Snapshot:
+    def _keep(self, snapshot: _PublishedListing) -> _PublishedListing:
         if snapshot.lines.keys() != snapshot.items.keys():
             raise RuntimeError("listing cache: lines and items disagree")
         self._snapshot = snapshot

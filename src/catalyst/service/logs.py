@@ -46,7 +46,10 @@ MAX_NAME_LENGTH = 63
 """Container names are DNS-1123 labels; chart names end up in labels too."""
 
 
-class EnvironmentReader(Protocol):
+class EnvironmentLookup(Protocol):
+    """Finds an environment for a caller (the `EnvironmentService`); raises
+    `catalyst.service.errors.EnvironmentNotFound` for one the caller may not see."""
+
     async def get(self, env_id: int, *, caller: Caller) -> EnvironmentRecord: ...
 
 
@@ -160,7 +163,7 @@ class LogService:
 
     def __init__(
         self,
-        environments: EnvironmentReader,
+        environments: EnvironmentLookup,
         source: ContainerLogSource,
         *,
         wait_timeout: float,

@@ -32,22 +32,28 @@ from collections.abc import Callable
 from datetime import datetime
 
 from catalyst.charts import ChartRenderError, HelmRenderer
-from catalyst.cluster import ClusterError, Deployer, DeployError, DeployTarget
+from catalyst.cluster import (
+    ClusterConnectionError,
+    ClusterError,
+    ClusterTooManyRequestsError,
+    Deployer,
+    DeployError,
+    DeployTarget,
+)
 from catalyst.domain import StatusThresholds, apply_failed
 from catalyst.domain.model import Operation
 from catalyst.service.charts import ChartService
 from catalyst.service.errors import ChartNotFound
 from catalyst.service.redaction import scrub_message
 from catalyst.service.state import columns_of, state_of
-from catalyst.service.time import utc_now
 from catalyst.store.environments import EnvironmentRepository
-from catalyst.store.errors import StaleRecord
+from catalyst.store.optimistic import retry_stale
 from catalyst.store.records import EnvironmentRecord
+from catalyst.timestamps import utc_now
 
 logger = logging.getLogger(__name__)
 
 DEPLOYER_SOURCE = "deployer"
-_MAX_ATTEMPTS = 10
 
 
 class OperationInterrupted(Exception):
@@ -57,7 +63,9 @@ class OperationInterrupted(Exception):
 def _is_transient(error: DeployError) -> bool:
     """A deploy error caused by the path to the cluster, not by what was deployed."""
     cause = error.cause
-    return cause is not None and (cause.status == 0 or cause.status == 429 or cause.status >= 500)
+    return isinstance(cause, ClusterConnectionError | ClusterTooManyRequestsError) or (
+        cause is not None and cause.status >= 500
+    )
 
 
 class EnvironmentOperations:
@@ -179,7 +187,8 @@ class EnvironmentOperations:
         # The cluster's words may quote a secret value (an object named after it).
         error = scrub_message(error, record.values)
         logger.warning("environment %s: %s failed: %s", record.id, operation.value, error)
-        for _ in range(_MAX_ATTEMPTS):
+
+        async def attempt() -> None:
             fresh = await self._environments.get(record.id)
             if fresh is None:
                 return
@@ -188,24 +197,21 @@ class EnvironmentOperations:
             change = apply_failed(
                 state_of(fresh), error, self._clock(), thresholds=self._thresholds
             )
-            try:
-                if change is None:
-                    await self._environments.clear_operation(
-                        fresh.id, expected_version=fresh.version, error=error
-                    )
-                else:
-                    changes = columns_of(change.after, operation=None, operation_error=error)
-                    await self._environments.record_status_change(
-                        fresh.id,
-                        expected_version=fresh.version,
-                        source=DEPLOYER_SOURCE,
-                        now=self._clock(),
-                        **changes,
-                    )
-                return
-            except StaleRecord:
-                continue
-        raise StaleRecord(record.id, record.version, -1)
+            if change is None:
+                await self._environments.clear_operation(
+                    fresh.id, expected_version=fresh.version, error=error
+                )
+            else:
+                changes = columns_of(change.after, operation=None, operation_error=error)
+                await self._environments.record_status_change(
+                    fresh.id,
+                    expected_version=fresh.version,
+                    source=DEPLOYER_SOURCE,
+                    now=self._clock(),
+                    **changes,
+                )
+
+        await retry_stale(attempt)
 
     async def _finish(
         self,
@@ -216,32 +222,29 @@ class EnvironmentOperations:
         applied_revision: int,
     ) -> None:
         """Record the applied revision; clear the operation unless new work replaced it."""
-        for _ in range(_MAX_ATTEMPTS):
+
+        async def attempt() -> None:
             fresh = await self._environments.get(env_id)
             if fresh is None:
                 return
-            still_ours = fresh.operation == operation.value and fresh.revision == revision
-            try:
-                if still_ours:
-                    await self._environments.update(
-                        env_id,
-                        expected_version=fresh.version,
-                        now=self._clock(),
-                        applied_revision=applied_revision,
-                        operation=None,
-                        operation_error=None,
-                    )
-                elif fresh.revision == revision:
-                    await self._environments.update(
-                        env_id,
-                        expected_version=fresh.version,
-                        now=self._clock(),
-                        applied_revision=applied_revision,
-                    )
-                return
-            except StaleRecord:
-                continue
-        raise StaleRecord(env_id, -1, -1)
+            if fresh.operation == operation.value and fresh.revision == revision:
+                await self._environments.update(
+                    env_id,
+                    expected_version=fresh.version,
+                    now=self._clock(),
+                    applied_revision=applied_revision,
+                    operation=None,
+                    operation_error=None,
+                )
+            elif fresh.revision == revision:
+                await self._environments.update(
+                    env_id,
+                    expected_version=fresh.version,
+                    now=self._clock(),
+                    applied_revision=applied_revision,
+                )
+
+        await retry_stale(attempt)
 
     # -- delete -------------------------------------------------------------------------
 
@@ -251,20 +254,18 @@ class EnvironmentOperations:
         await self._deployer.delete_environment(
             record.namespace, environment_id=record.id, timeout=self._delete_timeout
         )
-        for _ in range(_MAX_ATTEMPTS):
+
+        async def attempt() -> None:
             fresh = await self._environments.get(record.id)
             if fresh is None:
                 return
-            try:
-                await self._environments.mark_deleted(
-                    fresh.id,
-                    expected_version=fresh.version,
-                    now=self._clock(),
-                    operation=None,
-                    operation_error=None,
-                )
-            except StaleRecord:
-                continue
+            await self._environments.mark_deleted(
+                fresh.id,
+                expected_version=fresh.version,
+                now=self._clock(),
+                operation=None,
+                operation_error=None,
+            )
             logger.info("environment %s: deleted", record.id)
-            return
-        raise StaleRecord(record.id, record.version, -1)
+
+        await retry_stale(attempt)

@@ -27,6 +27,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
+from catalyst.cancellation import cancel_and_wait
+
 logger = logging.getLogger(__name__)
 
 _RETRY_INITIAL = 1.0
@@ -103,12 +105,10 @@ class OperationRunner:
         await self._idle.wait()
 
     async def stop(self) -> None:
-        """Cancel every driver and wait for them to finish."""
+        """Cancel every driver and wait for them to finish (a driver's failure is logged
+        when it ends; a cancellation of the caller propagates)."""
         self._running = False
-        tasks = list(self._drivers.values())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(list(self._drivers.values()))
 
     def _forget(self, env_id: int, task: asyncio.Task[None]) -> None:
         if self._drivers.get(env_id) is task:

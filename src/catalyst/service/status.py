@@ -19,7 +19,8 @@ compared, stored, returned or logged — for the watcher and ``?latestStatus=1``
 Concurrent writers (the operation runner, the watcher) are handled by optimistic locking:
 on `StaleRecord` the row is re-read and the evaluation repeated, a bounded number of times.
 Cluster failures propagate as `catalyst.cluster.ClusterError`; nothing is stored then.
-The watcher (issue 4) can reuse `apply_observation` with objects from its cache.
+The watcher's writer (`catalyst.service.watched_status`) goes through `apply_observation`
+with objects from the watcher's cache instead of a live read.
 """
 
 from __future__ import annotations
@@ -46,14 +47,14 @@ from catalyst.domain import (
 from catalyst.domain.model import EnvironmentStatus, Lifecycle
 from catalyst.service.redaction import message_scrubber
 from catalyst.service.state import columns_of, state_of
-from catalyst.service.time import utc_now
 from catalyst.store.environments import EnvironmentChanges, EnvironmentRepository
 from catalyst.store.errors import StaleRecord
+from catalyst.store.optimistic import retry_stale
 from catalyst.store.records import EnvironmentRecord, Inventory
+from catalyst.timestamps import utc_now
 
 logger = logging.getLogger(__name__)
 
-_MAX_ATTEMPTS = 5
 LATEST_STATUS_SOURCE = "latest-status"
 WATCHER_SOURCE = "watcher"
 
@@ -109,19 +110,24 @@ class StatusService:
 
     async def refresh_from_cluster(self, record: EnvironmentRecord) -> ObservedEnvironment:
         """Read the environment from the cluster now, store its status, return both."""
-        for _ in range(_MAX_ATTEMPTS):
-            inventory = await self._environments.get_inventory(record.id)
-            snapshot = await self._reader.read_environment(record.namespace, record.id)
+        current = record
+
+        async def attempt() -> ObservedEnvironment:
+            nonlocal current
+            inventory = await self._environments.get_inventory(current.id)
+            snapshot = await self._reader.read_environment(current.namespace, current.id)
             try:
                 return await self.apply_observation(
-                    record, observation_for(record, inventory, snapshot), LATEST_STATUS_SOURCE
+                    current, observation_for(current, inventory, snapshot), LATEST_STATUS_SOURCE
                 )
             except StaleRecord:
-                fresh = await self._environments.get(record.id)
+                fresh = await self._environments.get(current.id)
                 if fresh is None:
                     raise
-                record = fresh
-        raise StaleRecord(record.id, record.version, -1)
+                current = fresh
+                raise
+
+        return await retry_stale(attempt)
 
     async def apply_observation(
         self,

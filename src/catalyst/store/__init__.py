@@ -19,7 +19,7 @@ from __future__ import annotations
 from catalyst.store.database import Database, redact_url, sqlite_url_for
 from catalyst.store.environments import EnvironmentChanges, EnvironmentRepository
 from catalyst.store.errors import (
-    EnvironmentNotFound,
+    EnvironmentRowMissing,
     NameTaken,
     StaleRecord,
     StoreError,
@@ -39,9 +39,9 @@ from catalyst.store.tokens import TokenRepository, hash_token
 __all__ = [
     "Database",
     "EnvironmentChanges",
-    "EnvironmentNotFound",
     "EnvironmentRecord",
     "EnvironmentRepository",
+    "EnvironmentRowMissing",
     "Heartbeat",
     "HeartbeatRepository",
     "Inventory",

@@ -9,7 +9,7 @@ inventory rewrite (`set_inventory`).
 Optimistic locking: every write to an environment row names the version the caller read
 (`expected_version`) and bumps it. If someone else wrote in between, the write changes
 nothing and raises `StaleRecord`; the caller re-reads, re-decides and retries. A missing
-row raises `EnvironmentNotFound`. Deleted environments stay readable (soft delete) and
+row raises `EnvironmentRowMissing`. Deleted environments stay readable (soft delete) and
 keep their id forever; ids are never reused.
 
 Name uniqueness: ``live_name`` carries the name while the environment is live and is
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import fields
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final, TypedDict, Unpack
 
 from sqlalchemy import (
@@ -43,9 +43,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from catalyst.store import json_codec
 from catalyst.store._results import inserted_id
 from catalyst.store.database import Database
-from catalyst.store.errors import EnvironmentNotFound, NameTaken, StaleRecord
+from catalyst.store.errors import EnvironmentRowMissing, NameTaken, StaleRecord
 from catalyst.store.records import EnvironmentRecord, Inventory, ObjectRef, StatusChangeRecord
 from catalyst.store.schema import environment_objects, environments, status_changes
+from catalyst.timestamps import utc_now
 
 # Values a new environment starts with (names fixed by docs/dev/catalyst-internals.md).
 INITIAL_STATUS: Final = "starting"
@@ -89,10 +90,6 @@ class EnvironmentChanges(TypedDict, total=False):
 
 
 _CHANGEABLE: Final = frozenset(EnvironmentChanges.__annotations__)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class EnvironmentRepository:
@@ -264,7 +261,7 @@ class EnvironmentRepository:
         """Change columns if the row is still at `expected_version`; returns the new row.
 
         For changes of status, reason or failure kind use `record_status_change`, which
-        also writes the history row. Raises `StaleRecord` or `EnvironmentNotFound`.
+        also writes the history row. Raises `StaleRecord` or `EnvironmentRowMissing`.
         """
         values = _checked_changes(dict(changes))
         async with self._db.write() as conn:
@@ -286,7 +283,7 @@ class EnvironmentRepository:
         status at `expected_version`, ``to_status``/``reason``/``message``/
         ``failure_kind``/``expires_at`` are the new values, ``occurred_at`` is `now`.
         Either both writes happen or neither does. Raises `StaleRecord` or
-        `EnvironmentNotFound`.
+        `EnvironmentRowMissing`.
         """
         now = now or utc_now()
         values = _checked_changes(dict(changes))
@@ -299,7 +296,7 @@ class EnvironmentRepository:
                 )
             ).one_or_none()
             if before is None:
-                raise EnvironmentNotFound(environment_id)
+                raise EnvironmentRowMissing(environment_id)
             if before.version != expected_version:
                 raise StaleRecord(environment_id, expected_version, before.version)
             # Still guarded: on READ COMMITTED another writer may slip in after the SELECT.
@@ -368,7 +365,7 @@ class EnvironmentRepository:
         """Replace the environment's recorded objects with `objects` of `revision`.
 
         Atomic: readers see the old set or the new one, never a mix. Duplicates in
-        `objects` are stored once. Raises `EnvironmentNotFound`.
+        `objects` are stored once. Raises `EnvironmentRowMissing`.
         """
         unique = sorted(set(objects))
         async with self._db.write() as conn:
@@ -376,7 +373,7 @@ class EnvironmentRepository:
                 select(environments.c.id).where(environments.c.id == environment_id)
             )
             if exists is None:
-                raise EnvironmentNotFound(environment_id)
+                raise EnvironmentRowMissing(environment_id)
             await conn.execute(
                 delete(environment_objects).where(
                     environment_objects.c.environment_id == environment_id
@@ -485,7 +482,7 @@ async def _select_one(
     query = _select_records(include_deleted).where(environments.c.id == environment_id)
     row = (await conn.execute(query)).one_or_none()
     if row is None:
-        raise EnvironmentNotFound(environment_id)
+        raise EnvironmentRowMissing(environment_id)
     return _to_record(row)
 
 
@@ -523,5 +520,5 @@ async def _guarded_update(
         select(environments.c.version).where(environments.c.id == environment_id)
     )
     if actual is None:
-        raise EnvironmentNotFound(environment_id)
+        raise EnvironmentRowMissing(environment_id)
     raise StaleRecord(environment_id, expected_version, int(actual))

@@ -19,7 +19,7 @@ class NameTaken(StoreError):
         self.name = name
 
 
-class EnvironmentNotFound(StoreError):
+class EnvironmentRowMissing(StoreError):
     """No environment row has this id (deleted ones still count as existing)."""
 
     def __init__(self, environment_id: int) -> None:

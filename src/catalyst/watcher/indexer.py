@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 KubeObject = dict[str, Any]
+"""A Kubernetes object as the API serves it (decoded JSON); the one alias the watcher uses."""
 IndexFunc = Callable[[KubeObject], list[str]]
 
 NAMESPACE_INDEX = "namespace"
@@ -30,6 +31,11 @@ def object_key(obj: Mapping[str, Any]) -> str:
     namespace = meta.get("namespace")
     name = meta.get("name", "")
     return f"{namespace}/{name}" if namespace else str(name)
+
+
+def resource_version_of(obj: Mapping[str, Any]) -> str:
+    """The object's ``metadata.resourceVersion`` ("" when it has none)."""
+    return str((obj.get("metadata") or {}).get("resourceVersion") or "")
 
 
 def namespace_index(obj: KubeObject) -> list[str]:
@@ -73,9 +79,6 @@ class Indexer:
             self._indices[name] = {}
             for key, obj in self._items.items():
                 self._index_one(name, key, obj)
-
-    def get_by_key(self, key: str) -> KubeObject | None:
-        return self._items.get(key)
 
     def get(self, obj: Mapping[str, Any]) -> KubeObject | None:
         return self._items.get(object_key(obj))

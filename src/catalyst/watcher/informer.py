@@ -35,8 +35,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from catalyst.cancellation import cancel_and_wait
 from catalyst.watcher import metrics
-from catalyst.watcher.indexer import Indexer, IndexFunc, KubeObject, object_key
+from catalyst.watcher.indexer import (
+    Indexer,
+    IndexFunc,
+    KubeObject,
+    object_key,
+    resource_version_of,
+)
 from catalyst.watcher.listwatch import ListWatcher
 from catalyst.watcher.reflector import Reflector, Transform
 
@@ -105,14 +112,14 @@ class HandlerRegistration:
                     self._pending_initial -= 1
 
     async def _stop(self) -> None:
-        if self._task is None:
+        """Deliver what is queued (up to 5 s), then end the delivery task and wait for it."""
+        task, self._task = self._task, None
+        if task is None:
             return
         self._queue.put_nowait(None)
-        try:
-            await asyncio.wait_for(self._task, timeout=5)
-        except TimeoutError:
-            self._task.cancel()
-        self._task = None
+        # asyncio.wait never raises the task's outcome: only our own cancellation surfaces.
+        await asyncio.wait({task}, timeout=5)
+        await cancel_and_wait([task])
 
 
 class SharedInformer:
@@ -157,12 +164,6 @@ class SharedInformer:
                 registration._notify("on_add", obj, True, initial=True)
         return registration
 
-    async def remove_event_handler(self, registration: HandlerRegistration) -> None:
-        """Stop delivering to a handler; waits for notifications already queued."""
-        if registration in self._handlers:
-            self._handlers.remove(registration)
-            await registration._stop()
-
     # -- lifecycle ----------------------------------------------------------------------------
 
     async def start(self) -> None:
@@ -178,17 +179,16 @@ class SharedInformer:
             self._tasks.append(asyncio.create_task(self._resync_loop(), name=f"resync {self.name}"))
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
-        self._tasks.clear()
+        """Stop the reflector and resync tasks and every handler's delivery, and wait for
+        all of them. A cancellation of the caller propagates (after asking everything to
+        stop); a task that had failed is re-raised once everything has stopped."""
+        tasks, self._tasks = self._tasks, []
+        errors = await cancel_and_wait(tasks)
         for registration in list(self._handlers):
             await registration._stop()
         self._started = False
+        if errors:
+            raise errors[0]
 
     async def _run_reflector(self) -> None:
         try:
@@ -240,7 +240,7 @@ class SharedInformer:
             old = previous.get(object_key(obj))
             if old is None:
                 self._distribute("on_add", obj, is_initial)
-            elif _resource_version(old) != _resource_version(obj):
+            elif resource_version_of(old) != resource_version_of(obj):
                 self._distribute("on_update", old, obj)
         if is_initial:
             self._synced.set()
@@ -269,7 +269,3 @@ class SharedInformer:
     def _distribute(self, method: str, *args: Any) -> None:
         for registration in self._handlers:
             registration._notify(method, *args)
-
-
-def _resource_version(obj: KubeObject) -> str:
-    return str((obj.get("metadata") or {}).get("resourceVersion") or "")

@@ -23,7 +23,7 @@ import aiohttp
 import orjson
 
 from catalyst.cluster.client import ClusterClient, QueryValue
-from catalyst.cluster.errors import ClusterConnectionError, ClusterError
+from catalyst.cluster.errors import ClusterConnectionError, ClusterError, ClusterProtocolError
 
 
 class WatchStreamBrokenError(ClusterConnectionError):
@@ -169,7 +169,7 @@ def _parse_event(line: bytes, what: str) -> WatchEvent:
     try:
         decoded = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
-        raise ClusterError(0, "InvalidWatchEvent", f"watch {what}: undecodable event") from exc
+        raise ClusterProtocolError("InvalidWatchEvent", f"watch {what}: undecodable event") from exc
     if not isinstance(decoded, dict) or not isinstance(decoded.get("object"), dict):
-        raise ClusterError(0, "InvalidWatchEvent", f"watch {what}: event without an object")
+        raise ClusterProtocolError("InvalidWatchEvent", f"watch {what}: event without an object")
     return WatchEvent(str(decoded.get("type", "")), decoded["object"])

@@ -37,16 +37,23 @@ import logging
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, Protocol
+from typing import Protocol
 
-from catalyst.cluster.errors import ClusterConnectionError, ClusterError
+from catalyst.cluster.errors import (
+    ClusterConnectionError,
+    ClusterError,
+    ClusterGoneError,
+    ClusterInvalidError,
+    ClusterProtocolError,
+    ClusterTooManyRequestsError,
+)
 from catalyst.watcher import metrics
 from catalyst.watcher.backoff import Backoff
+from catalyst.watcher.indexer import KubeObject, resource_version_of
 from catalyst.watcher.listwatch import ListWatcher, WatchEvent, WatchStreamBrokenError
 
 logger = logging.getLogger(__name__)
 
-KubeObject = dict[str, Any]
 Transform = Callable[[KubeObject], KubeObject]
 
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
@@ -81,7 +88,7 @@ class WatchListUnsupportedError(Exception):
 
 
 def is_expired(exc: ClusterError) -> bool:
-    return exc.status == 410 or exc.reason in ("Expired", "Gone")
+    return isinstance(exc, ClusterGoneError) or exc.reason in ("Expired", "Gone")
 
 
 def is_too_large_resource_version(exc: ClusterError) -> bool:
@@ -99,10 +106,6 @@ def _with_type(items: list[KubeObject], api_version: str, list_kind: str) -> lis
         if kind:
             item.setdefault("kind", kind)
     return items
-
-
-def _resource_version(obj: KubeObject) -> str:
-    return str((obj.get("metadata") or {}).get("resourceVersion") or "")
 
 
 class Reflector:
@@ -224,7 +227,7 @@ class Reflector:
             items.extend(page.get("items") or [])
             token = (page.get("metadata") or {}).get("continue")
         if not list_rv:
-            raise ClusterError(0, "InvalidList", f"{self._name}: list without resourceVersion")
+            raise ClusterProtocolError("InvalidList", f"{self._name}: list without resourceVersion")
         return _with_type(items, self.listwatch.api_version, kind), list_rv
 
     # -- watch ----------------------------------------------------------------------------
@@ -249,7 +252,7 @@ class Reflector:
                 refused_on_open = isinstance(exc, ClusterConnectionError) and not isinstance(
                     exc, WatchStreamBrokenError
                 )
-                if exc.status == 429 or refused_on_open:
+                if isinstance(exc, ClusterTooManyRequestsError) or refused_on_open:
                     # A6: throttled or refused on open: one backoff step, then re-watch.
                     logger.info("%s: watch open refused (%s); retrying", self._name, exc)
                     self._mark_unhealthy()
@@ -280,9 +283,9 @@ class Reflector:
             if is_expired(error):
                 raise ExpiredError(f"watch: {error.message or error.reason}")
             raise error
-        resource_version = _resource_version(event.object)
+        version = resource_version_of(event.object)
         if event.type == "BOOKMARK":
-            self.store.bookmark(resource_version)
+            self.store.bookmark(version)
         elif event.type == "ADDED":
             self.store.add(self._transform(event.object))
         elif event.type == "MODIFIED":
@@ -293,8 +296,8 @@ class Reflector:
             logger.warning("%s: skipping watch event of unknown type %r", self._name, event.type)
             return
         metrics.EVENTS.labels(self._name, event.type).inc()
-        if resource_version:
-            self.last_sync_resource_version = resource_version
+        if version:
+            self.last_sync_resource_version = version
 
     # -- watch-list -----------------------------------------------------------------------
 
@@ -322,7 +325,7 @@ class Reflector:
                     meta = event.object.get("metadata") or {}
                     if event.type == "BOOKMARK":
                         if (meta.get("annotations") or {}).get(INITIAL_EVENTS_END) == "true":
-                            bookmark_rv = _resource_version(event.object)
+                            bookmark_rv = resource_version_of(event.object)
                             self.store.replace(list(initial.values()), bookmark_rv)
                             self.last_sync_resource_version = bookmark_rv
                             self._resource_version_unavailable = False
@@ -335,8 +338,7 @@ class Reflector:
                     else:
                         initial[key] = self._transform(event.object)
                 if not synced:
-                    raise ClusterError(
-                        0,
+                    raise ClusterProtocolError(
                         "WatchListIncomplete",
                         "watch-list ended before its initial-events-end bookmark",
                     )
@@ -344,7 +346,7 @@ class Reflector:
             self._resource_version_unavailable = True
             raise
         except ClusterError as exc:
-            if exc.status == 422:
+            if isinstance(exc, ClusterInvalidError):
                 raise WatchListUnsupportedError(exc.message or exc.reason) from exc
             if is_expired(exc) or is_too_large_resource_version(exc):
                 self._resource_version_unavailable = True

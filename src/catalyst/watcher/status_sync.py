@@ -1,4 +1,4 @@
-"""Status sync: cluster events in, stored environment statuses out.
+"""Status sync: cluster events in, environments to evaluate out (the watcher's status feed).
 
 The :class:`StatusSync` runs on the leader only. It owns a :class:`ClusterCache` and turns
 every change it sees into an evaluation of the environment the object belongs to:
@@ -8,30 +8,25 @@ every change it sees into an evaluation of the environment the object belongs to
    pod updates of one environment before the worker gets to it cost one evaluation.
 2. A few workers (``workers``, like client-go's controller workers) take dirty environments
    from the queue in arrival order, never two workers the same environment (the queue's
-   guarantees, `catalyst.watcher.workqueue`). Each takes the record it last read or wrote
-   (re-read only when the database poll saw another writer change the row, or a write found
-   it stale) and the inventory (re-read only when a new revision was applied), builds the
-   environment's snapshot from the cache (no cluster request), and hands it to
-   :meth:`StatusService.apply_observation` — the same rules and state machine
-   ``?latestStatus=1`` uses. Writes happen only when something changed, with the
-   status-change row in the same transaction, so an event that changes nothing an
-   environment's status depends on costs no database round trip at all. Writes carry the
-   record's version: a record another writer changed in the meantime is refused
-   (`StaleRecord`), re-read and re-evaluated.
-3. The verdict's ``next_evaluation_at`` (a crash-loop window ending, a timeout) becomes a
-   delayed add to the queue that marks the environment dirty again, so time-based rules
-   fire without events.
+   guarantees, `catalyst.watcher.workqueue`). Each hands the environment, with a view of the
+   cache (no cluster request), to the `StatusWriter` it was given: the one narrow way out of
+   this package. The writer (`catalyst.leader.status_writer`) decides what is stored and
+   says whether a status changed, whether the environment is gone, whether its row kept
+   changing under the evaluation (then it is marked dirty again), and when time alone could
+   change its verdict.
+3. That ``next_evaluation_in`` (a crash-loop window ending, a timeout) becomes a delayed add
+   to the queue that marks the environment dirty again, so time-based rules fire without
+   events.
 
-Other sources of dirtiness: a poll of the environments' versions (changes made by API
+Other sources of dirtiness: the writer's poll of the environments' rows (changes made by API
 requests or operations on any replica: a new environment, a rebuild, a delete, an applied
 revision) and a periodic full resync (``resync_period``) as a safety net.
 
 Staleness (status-spec decision 1): while the cache is not synced, or any informer has been
 unable to list/watch for longer than the STALE threshold, nothing is evaluated or written
 — the last known statuses stay, and the API marks them ``stale``. When the data is fresh
-again, every environment is re-evaluated, and the time spent stale is given back to its
-clocks (crash-loop windows, timeouts, the expiry), so an outage never makes an
-environment fail or expire sooner.
+again, every environment is re-evaluated, and the time spent stale is handed to the writer
+with it (``stale_for``), so an outage never makes an environment fail or expire sooner.
 
 Restart safety: nothing here is needed across restarts. A new leader relists, evaluates
 every live environment against the fresh cache, and the database converges; transitions
@@ -43,15 +38,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
-from datetime import timedelta
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
 
+from catalyst.cluster.labels import environment_id_of
+from catalyst.cluster.reader import EnvironmentSnapshot
 from catalyst.domain import StatusThresholds
-from catalyst.service.status import WATCHER_SOURCE, StatusService, observation_for
-from catalyst.store.environments import EnvironmentRepository
-from catalyst.store.errors import StaleRecord
-from catalyst.store.records import EnvironmentRecord, Inventory
 from catalyst.watcher import metrics
 from catalyst.watcher.cluster_cache import ClusterCache
 from catalyst.watcher.informer import DeletedFinalStateUnknown
@@ -62,17 +55,56 @@ logger = logging.getLogger(__name__)
 DEFAULT_WORKERS = 4
 """Evaluations in flight at once. Each one waits on database round trips more than it
 computes, so a few in parallel keep up with event bursts the single one fell behind on."""
-ENVIRONMENT_LABEL = "catalyst.io/environment-id"
-_MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluated:
+    """What became of one environment handed to the `StatusWriter`."""
+
+    outcome: Literal["stored", "gone", "contended"] = "stored"
+    """``stored``: evaluated (and written if anything changed); ``gone``: the environment no
+    longer exists; ``contended``: its row kept changing under the evaluation, try later."""
+    written_status: tuple[str, str | None] | None = None
+    """(status, failure kind) when a status change was written."""
+    next_evaluation_in: float | None = None
+    """Seconds until time alone could change the verdict (None: nothing pending)."""
+
+
+GONE = Evaluated("gone")
+CONTENDED = Evaluated("contended")
+
+
+@dataclass(frozen=True, slots=True)
+class PolledChanges:
+    """Environments whose stored row changed since the last poll, and those now gone."""
+
+    changed: Sequence[int]
+    gone: Sequence[int]
+
+
+class StatusWriter(Protocol):
+    """Where the sync hands each environment to evaluate (the leader's writer)."""
+
+    async def poll(self) -> PolledChanges:
+        """Live environments changed by any writer since the last poll, and gone ones."""
+        ...
+
+    async def write(
+        self,
+        env_id: int,
+        snapshot_of: Callable[[str, int], EnvironmentSnapshot],
+        *,
+        stale_for: float = 0.0,
+    ) -> Evaluated:
+        """Evaluate one environment from ``snapshot_of(namespace, id)`` and store what
+        changed; ``stale_for`` is the time its data was stale before."""
+        ...
 
 
 def _environment_id(obj: dict[str, Any] | DeletedFinalStateUnknown | None) -> int | None:
     if isinstance(obj, DeletedFinalStateUnknown):
         obj = obj.obj
-    if obj is None:
-        return None
-    value = ((obj.get("metadata") or {}).get("labels") or {}).get(ENVIRONMENT_LABEL)
-    return int(value) if isinstance(value, str) and value.isdigit() else None
+    return None if obj is None else environment_id_of(obj)
 
 
 class StatusSync:
@@ -82,8 +114,7 @@ class StatusSync:
         self,
         *,
         cache: ClusterCache,
-        environments: EnvironmentRepository,
-        status: StatusService,
+        writer: StatusWriter,
         thresholds: StatusThresholds,
         poll_interval: float = 1.0,
         resync_period: float = 60.0,
@@ -94,8 +125,7 @@ class StatusSync:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, not {workers}")
         self.cache = cache
-        self._environments = environments
-        self._status = status
+        self._writer = writer
         self._thresholds = thresholds
         self._poll_interval = poll_interval
         self._resync_period = resync_period
@@ -104,10 +134,8 @@ class StatusSync:
         self._clock = clock
         # dirty environment ids, each with the time of its oldest event not yet evaluated
         self._queue: WorkQueue[int] = WorkQueue(clock=clock)
-        self._known_versions: dict[int, int] = {}
-        # the record as last read or written; valid while its version is the known one
-        self._records: dict[int, EnvironmentRecord] = {}
-        self._inventories: dict[int, tuple[int | None, Inventory]] = {}
+        # every live environment seen (for the resync and for giving back stale time)
+        self._known: set[int] = set()
         self._stale_since: float | None = None
         self._stale_recheck: asyncio.TimerHandle | None = None
         self._stale_credit: dict[int, float] = {}
@@ -202,67 +230,32 @@ class StatusSync:
             stale_for = self._clock() - self._stale_since
             self._stale_since = None
             logger.info("watcher: cluster data fresh again after %.1fs; re-evaluating", stale_for)
-            for env_id in self._known_versions:
+            for env_id in self._known:
                 self._stale_credit[env_id] = self._stale_credit.get(env_id, 0.0) + stale_for
                 self.mark_dirty(env_id)
         return False
 
     async def evaluate(self, env_id: int, first_seen: float | None = None) -> None:
-        """Evaluate one environment from the cache and store the outcome if it changed."""
-        for _ in range(_MAX_ATTEMPTS):
-            record = await self._record(env_id)
-            if record is None:
-                self._forget(env_id)
-                return
-            inventory = await self._inventory(env_id, record.applied_revision)
-            snapshot = self.cache.snapshot(record.namespace, env_id)
-            credit = self._stale_credit.pop(env_id, 0.0)
-            try:
-                observed = await self._status.apply_observation(
-                    record,
-                    observation_for(record, inventory, snapshot),
-                    WATCHER_SOURCE,
-                    stale_for=timedelta(seconds=credit) if credit else None,
-                )
-            except StaleRecord:
-                self._records.pop(env_id, None)
-                if credit:
-                    self._stale_credit[env_id] = credit
-                continue  # another writer got there first: read again and re-evaluate
-            self.evaluations += 1
-            stored = observed.record
-            self._known_versions[env_id] = stored.version
-            self._records[env_id] = stored
-            if observed.changed:
-                metrics.STATUS_TRANSITIONS.labels(
-                    stored.status, stored.failure_kind or "none"
-                ).inc()
-                if first_seen is not None:
-                    metrics.EVENT_TO_WRITE_SECONDS.observe(self._clock() - first_seen)
-            self._schedule(env_id, observed.next_evaluation_in)
+        """Hand one environment to the writer and act on the outcome (metrics, re-adds)."""
+        credit = self._stale_credit.pop(env_id, 0.0)
+        evaluated = await self._writer.write(env_id, self.cache.snapshot, stale_for=credit)
+        if evaluated.outcome == "gone":
+            self._forget(env_id)
             return
-        logger.warning("watcher: environment %s kept changing under evaluation", env_id)
-        self.mark_dirty(env_id)
-
-    async def _record(self, env_id: int) -> EnvironmentRecord | None:
-        """The environment's record: cached unless another writer changed the row since."""
-        cached = self._records.get(env_id)
-        if cached is not None and cached.version == self._known_versions.get(env_id):
-            return cached
-        record = await self._environments.get(env_id)
-        if record is not None:
-            self._records[env_id] = record
-        return record
-
-    async def _inventory(self, env_id: int, applied_revision: int | None) -> Inventory:
-        """The environment's inventory, re-read only when a new revision was applied (the
-        deployer records it before it moves ``applied_revision``)."""
-        cached = self._inventories.get(env_id)
-        if cached is not None and cached[0] == applied_revision:
-            return cached[1]
-        inventory = await self._environments.get_inventory(env_id)
-        self._inventories[env_id] = (applied_revision, inventory)
-        return inventory
+        if evaluated.outcome == "contended":
+            if credit:
+                self._stale_credit[env_id] = self._stale_credit.get(env_id, 0.0) + credit
+            logger.warning("watcher: environment %s kept changing under evaluation", env_id)
+            self.mark_dirty(env_id)
+            return
+        self.evaluations += 1
+        self._known.add(env_id)
+        if evaluated.written_status is not None:
+            status, failure_kind = evaluated.written_status
+            metrics.STATUS_TRANSITIONS.labels(status, failure_kind or "none").inc()
+            if first_seen is not None:
+                metrics.EVENT_TO_WRITE_SECONDS.observe(self._clock() - first_seen)
+        self._schedule(env_id, evaluated.next_evaluation_in)
 
     def _schedule(self, env_id: int, delay: float | None) -> None:
         """Evaluate again after `delay` seconds (None: no time-based re-evaluation)."""
@@ -273,19 +266,16 @@ class StatusSync:
 
     def _forget(self, env_id: int) -> None:
         self._queue.cancel_delayed(env_id)
-        self._known_versions.pop(env_id, None)
-        self._records.pop(env_id, None)
-        self._inventories.pop(env_id, None)
+        self._known.discard(env_id)
         self._stale_credit.pop(env_id, None)
 
     async def _poll_database(self) -> None:
-        """Mark environments whose row changed since we last saw it (any replica's writes)."""
-        versions = await self._environments.list_live_versions()
-        for env_id, version in versions.items():
-            if self._known_versions.get(env_id) != version:
-                self._known_versions[env_id] = version
-                self.mark_dirty(env_id)
-        for env_id in set(self._known_versions) - set(versions):
+        """Mark environments whose row changed since the last poll (any replica's writes)."""
+        changes = await self._writer.poll()
+        for env_id in changes.changed:
+            self._known.add(env_id)
+            self.mark_dirty(env_id)
+        for env_id in changes.gone:
             self._forget(env_id)
 
     async def _poll_loop(self) -> None:
@@ -301,5 +291,5 @@ class StatusSync:
     async def _resync_loop(self) -> None:
         while True:
             await asyncio.sleep(self._resync_period)
-            for env_id in list(self._known_versions):
+            for env_id in list(self._known):
                 self.mark_dirty(env_id)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-KubeObject = dict[str, Any]
+from catalyst.watcher.indexer import KubeObject
 
 KEPT_METADATA = (
     "name",

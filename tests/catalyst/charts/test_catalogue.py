@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from catalyst.charts import ChartCatalogue, ChartNotFound, bundled_charts_dir
+from catalyst.charts import ChartCatalogue, ChartNotInCatalogue, bundled_charts_dir
 
 
 def write_chart(directory: Path, name: str, version: str = "1.0.0", values: str = "a: 1\n") -> Path:
@@ -43,7 +43,7 @@ def test_bundled_catalogue_offers_mediawiki_with_name_keyed_components():
 
 
 def test_unknown_chart_is_chart_not_found(tmp_path):
-    with pytest.raises(ChartNotFound) as caught:
+    with pytest.raises(ChartNotInCatalogue) as caught:
         ChartCatalogue(tmp_path).get("nope")
     assert caught.value.name == "nope"
     assert "nope" in str(caught.value)

@@ -10,8 +10,8 @@ from sqlalchemy import delete, select
 
 from catalyst.store import (
     Database,
-    EnvironmentNotFound,
     EnvironmentRepository,
+    EnvironmentRowMissing,
     NameTaken,
     StaleRecord,
     TokenRepository,
@@ -110,7 +110,7 @@ async def test_a_write_based_on_an_old_version_is_rejected(repo: EnvironmentRepo
     assert (caught.value.expected_version, caught.value.actual_version) == (1, 2)
     assert await repo.get(created.id) == updated
 
-    with pytest.raises(EnvironmentNotFound):
+    with pytest.raises(EnvironmentRowMissing):
         await repo.update(created.id + 1000, expected_version=1, applied_revision=2)
 
 
@@ -227,7 +227,7 @@ async def test_a_stale_status_change_writes_nothing(repo: EnvironmentRepository)
         )
     assert await repo.get(created.id) == current
     assert len(await repo.list_status_changes(created.id)) == 1
-    with pytest.raises(EnvironmentNotFound):
+    with pytest.raises(EnvironmentRowMissing):
         await repo.record_status_change(
             created.id + 1000, expected_version=1, source="watcher", status="running"
         )
@@ -421,7 +421,7 @@ async def test_inventory_is_replaced_as_a_whole(repo: EnvironmentRepository) -> 
 
     await repo.set_inventory(env.id, revision=3, objects=[])
     assert (await repo.get_inventory(env.id)).objects == ()
-    with pytest.raises(EnvironmentNotFound):
+    with pytest.raises(EnvironmentRowMissing):
         await repo.set_inventory(999_999, revision=1, objects=[web])
 
 

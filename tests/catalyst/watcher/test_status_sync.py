@@ -19,6 +19,7 @@ from catalyst.cluster.client import ClusterClient
 from catalyst.cluster.labels import object_labels, template_labels
 from catalyst.domain import StatusThresholds
 from catalyst.domain.model import ObjectRef
+from catalyst.leader.status_writer import WatchedStatusWriter
 from catalyst.service.status import StatusService
 from catalyst.store.database import Database
 from catalyst.store.environments import EnvironmentRepository
@@ -121,11 +122,13 @@ async def running_sync(
         thresholds = StatusThresholds()
         sync = StatusSync(
             cache=ClusterCache(client, max_backoff=0.5),
-            environments=environments,
-            status=StatusService(
+            writer=WatchedStatusWriter(
                 environments=environments,
-                reader=EnvironmentReader(client),
-                thresholds=thresholds,
+                status=StatusService(
+                    environments=environments,
+                    reader=EnvironmentReader(client),
+                    thresholds=thresholds,
+                ),
             ),
             thresholds=thresholds,
             poll_interval=poll_interval,

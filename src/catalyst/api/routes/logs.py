@@ -24,7 +24,7 @@ from starlette.types import Receive, Scope, Send
 from catalyst.api.auth import CurrentCaller
 from catalyst.api.dependencies import Services
 from catalyst.cluster import LogLine
-from catalyst.service.time import rfc3339
+from catalyst.timestamps import rfc3339
 
 router = APIRouter(prefix="/environments", tags=["logs"])
 

@@ -26,8 +26,8 @@ from catalyst.service.caller import Caller
 from catalyst.service.environments import EnvironmentService
 from catalyst.service.errors import EnvironmentNotFound
 from catalyst.service.state import state_of
-from catalyst.service.time import utc_now
 from catalyst.store.environments import EnvironmentRepository
+from catalyst.timestamps import utc_now
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,9 @@
-"""The service's clock and its one timestamp format."""
+"""Catalyst's clock and its one timestamp format (a leaf: imports only the standard library).
+
+Every layer that needs "now" (the store's default write time, the use cases' clocks, the
+leader's reaper and heartbeat) takes it from `utc_now`, so all of them agree on aware UTC;
+every timestamp served on the wire is written by `rfc3339`.
+"""
 
 from __future__ import annotations
 

@@ -1,14 +1,14 @@
 """What the leader replica does while it holds the Lease: watch, sync, reap, report.
 
-:meth:`LeaderDuties.run` is the elector's ``on_started_leading`` callback. For one term of
-leadership it runs, as one task group:
+:meth:`LeaderDuties.run` is the elector's ``on_started_leading`` callback
+(`catalyst.cluster.leader_election`). For one term of leadership it runs, as one task group:
 
 - the :class:`~catalyst.watcher.status_sync.StatusSync` (a fresh :class:`ClusterCache` per
-  term: a new leader always starts from a full list, never from another term's cache);
-- the :class:`~catalyst.service.reaper.Reaper`, which asks the sync whether data is stale;
-- the heartbeat: every ``heartbeat_interval`` seconds it writes whether the informers are
-  synced and the last moment the data was known fresh, so the API of every replica can mark
-  statuses ``stale`` without talking to the leader.
+  term: a new leader always starts from a full list, never from another term's cache),
+  writing through a :class:`~catalyst.leader.status_writer.WatchedStatusWriter`;
+- the :class:`~catalyst.leader.reaper.Reaper`, which asks the sync whether data is stale
+  and starts only once the sync has evaluated every environment;
+- the :class:`~catalyst.leader.heartbeat.WatcherHeartbeat`.
 
 When leadership is lost the elector cancels the task; the group stops every part, and the
 cache's informers close their watches. If one part fails, the others are stopped too and
@@ -26,12 +26,14 @@ from datetime import datetime
 
 from catalyst.cluster.client import ClusterClient
 from catalyst.domain import StatusThresholds
+from catalyst.leader.heartbeat import WatcherHeartbeat
+from catalyst.leader.reaper import Reaper
+from catalyst.leader.status_writer import WatchedStatusWriter
 from catalyst.service.environments import EnvironmentService
-from catalyst.service.reaper import Reaper
 from catalyst.service.status import StatusService
-from catalyst.service.time import utc_now
 from catalyst.store.environments import EnvironmentRepository
 from catalyst.store.heartbeat import HeartbeatRepository
+from catalyst.timestamps import utc_now
 from catalyst.watcher.cluster_cache import ClusterCache
 from catalyst.watcher.status_sync import StatusSync
 
@@ -39,7 +41,7 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
-class WatcherSettings:
+class LeaderSettings:
     """Timings of the leader's duties (all seconds)."""
 
     resync_period: float = 60.0
@@ -64,7 +66,7 @@ class LeaderDuties:
         heartbeats: HeartbeatRepository,
         thresholds: StatusThresholds,
         identity: str,
-        settings: WatcherSettings | None = None,
+        settings: LeaderSettings | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._client = client
@@ -74,11 +76,13 @@ class LeaderDuties:
         self._heartbeats = heartbeats
         self._thresholds = thresholds
         self.identity = identity
-        self._settings = settings or WatcherSettings()
+        self._settings = settings or LeaderSettings()
         self._clock = clock
         self.sync: StatusSync | None = None
+        """This term's status sync (None between terms)."""
 
     async def run(self) -> None:
+        """Run every duty until cancelled (leadership lost) or until one of them fails."""
         settings = self._settings
         cache = ClusterCache(
             self._client,
@@ -88,8 +92,7 @@ class LeaderDuties:
         )
         sync = StatusSync(
             cache=cache,
-            environments=self._environments,
-            status=self._status,
+            writer=WatchedStatusWriter(environments=self._environments, status=self._status),
             thresholds=self._thresholds,
             poll_interval=settings.poll_interval,
             resync_period=settings.resync_period,
@@ -101,13 +104,20 @@ class LeaderDuties:
             interval=settings.reaper_interval,
             clock=self._clock,
         )
+        heartbeat = WatcherHeartbeat(
+            heartbeats=self._heartbeats,
+            sync=sync,
+            holder=self.identity,
+            interval=settings.heartbeat_interval,
+            clock=self._clock,
+        )
         self.sync = sync
         logger.info("leader %s: starting the watcher and the reaper", self.identity)
         try:
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(sync.run(), name="status sync")
                 tasks.create_task(self._reap_when_synced(sync, reaper), name="reaper")
-                tasks.create_task(self._heartbeat(sync), name="watcher heartbeat")
+                tasks.create_task(heartbeat.run(), name="watcher heartbeat")
         finally:
             self.sync = None
             logger.info("leader %s: watcher and reaper stopped", self.identity)
@@ -117,19 +127,3 @@ class LeaderDuties:
         # confirmed yet.
         await sync.synced.wait()
         await reaper.run()
-
-    async def _heartbeat(self, sync: StatusSync) -> None:
-        fresh_at: datetime | None = None
-        while True:
-            synced = sync.synced.is_set()
-            if synced and not sync.is_stale():
-                fresh_at = self._clock()
-            try:
-                await self._heartbeats.beat(
-                    holder=self.identity, synced=synced, fresh_at=fresh_at, now=self._clock()
-                )
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.exception("watcher heartbeat could not be written")
-            await asyncio.sleep(self._settings.heartbeat_interval)

@@ -255,11 +255,13 @@ class ClusterClient:
         query: Query | None = None,
         body: Any = None,
         content_type: str | None = None,
+        accept: str | None = None,
     ) -> dict[str, Any]:
-        """Send one request and return its JSON body (``{}`` when empty)."""
-        async with self._open(method, path, query=query, body=body, content_type=content_type) as (
-            response
-        ):
+        """Send one request and return its JSON body (``{}`` when empty). ``accept``
+        replaces the default ``application/json`` (e.g. to ask for PartialObjectMetadata)."""
+        async with self._open(
+            method, path, query=query, body=body, content_type=content_type, accept=accept
+        ) as response:
             try:
                 payload = await response.read()
             except (aiohttp.ClientError, TimeoutError) as exc:
@@ -288,6 +290,7 @@ class ClusterClient:
         *,
         query: Query | None = None,
         read_timeout: float | None = None,
+        accept: str | None = None,
     ) -> AsyncIterator[aiohttp.ClientResponse]:
         """Open a long-lived response (watch, log follow); read it inside the block.
 
@@ -301,7 +304,9 @@ class ClusterClient:
             sock_connect=self.request_timeout,
             sock_read=read_timeout,
         )
-        async with self._open(method, path, query=query, client_timeout=timeout) as response:
+        async with self._open(
+            method, path, query=query, client_timeout=timeout, accept=accept
+        ) as response:
             yield response
 
     @asynccontextmanager
@@ -314,6 +319,7 @@ class ClusterClient:
         body: Any = None,
         content_type: str | None = None,
         client_timeout: aiohttp.ClientTimeout | None = None,
+        accept: str | None = None,
     ) -> AsyncIterator[aiohttp.ClientResponse]:
         """Send with rate limiting and Retry-After retries; yield the first final 2xx answer."""
         if self._closed:
@@ -321,7 +327,7 @@ class ClusterClient:
         params = _encode_query(query)
         throttled = not _is_watch(params)
         data: bytes | None = None
-        headers = {"Accept": JSON, "User-Agent": USER_AGENT}
+        headers = {"Accept": accept or JSON, "User-Agent": USER_AGENT}
         if body is not None:
             data = body if isinstance(body, bytes) else orjson.dumps(body)
             headers["Content-Type"] = content_type or JSON

@@ -5,21 +5,30 @@ This is the fallback path that bypasses the watcher's cache, so it must stay che
 namespace, at most :data:`MAX_CONCURRENT_LISTS` in flight. When the namespace does not
 exist no list is sent at all.
 
+The kinds read are the caller's (the environment's inventory kinds: the same kinds the
+watcher watches) plus the evidence kinds; without them, :data:`DEFAULT_OBJECT_KINDS`.
+
 Guarantees and awkward cases:
 
 - List items come without ``apiVersion`` / ``kind`` (the API puts them on the list only);
   they are filled in, so every returned object is self-describing.
-- ConfigMaps and Secrets are reduced to ``apiVersion``, ``kind`` and ``metadata``: status
-  rules only need their existence, and secret values should not linger in memory.
+- Kinds whose rules need only existence (`catalyst.domain.resource_rules.judged_by_existence`:
+  ConfigMaps, Secrets, RBAC, NetworkPolicies, ...) are listed as PartialObjectMetadata
+  (`catalyst.cluster.partial_metadata`) and returned as ``apiVersion``, ``kind`` and
+  ``metadata``: secret values never cross the wire.
 - Pods and ReplicaSets are *evidence* (controller-made, not part of the inventory); they
   are returned separately, and not in :attr:`EnvironmentSnapshot.objects`.
-- A kind the server does not serve (e.g. no Ingress API) is skipped, not an error. Any
-  other failure raises :class:`~catalyst.cluster.errors.ClusterError`.
+- Pods and ReplicaSets named in the inventory are read once, as evidence; the domain finds
+  them there (a bare Pod is judged by its own rule).
+- A kind the server does not serve (e.g. no Ingress API, a CRD not installed) is skipped,
+  not an error: its objects read as absent. Any other failure raises
+  :class:`~catalyst.cluster.errors.ClusterError`.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,12 +36,15 @@ from catalyst.cluster.client import ClusterClient
 from catalyst.cluster.discovery import ResourceInfo, collection_path, object_path
 from catalyst.cluster.errors import ClusterNotFoundError, UnknownResourceError
 from catalyst.cluster.labels import environment_selector
+from catalyst.cluster.partial_metadata import LIST_ACCEPT, restore_kind
 from catalyst.domain.model import ObjectRef
+from catalyst.domain.resource_rules import judged_by_existence
 
 MAX_CONCURRENT_LISTS = 4
 
-#: (apiVersion, kind) of the top-level objects read for a snapshot.
-OBJECT_KINDS: tuple[tuple[str, str], ...] = (
+#: (apiVersion, kind) of the top-level objects read when the caller names no kinds (the
+#: bundled chart's kinds).
+DEFAULT_OBJECT_KINDS: tuple[tuple[str, str], ...] = (
     ("apps/v1", "Deployment"),
     ("apps/v1", "StatefulSet"),
     ("apps/v1", "DaemonSet"),
@@ -47,7 +59,16 @@ EVIDENCE_KINDS: tuple[tuple[str, str], ...] = (
     ("v1", "Pod"),
     ("apps/v1", "ReplicaSet"),
 )
-METADATA_ONLY_KINDS = frozenset({"ConfigMap", "Secret"})
+
+
+def kinds_to_read(object_kinds: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """The evidence kinds, then ``object_kinds`` without duplicates, in a stable order."""
+    kinds = list(EVIDENCE_KINDS)
+    for kind in sorted(set(object_kinds)):
+        if kind not in kinds:
+            kinds.append(kind)
+    return tuple(kinds)
+
 
 _NAMESPACES = ResourceInfo(plural="namespaces", namespaced=False, group="", version="v1")
 
@@ -62,6 +83,9 @@ class EnvironmentSnapshot:
     objects: dict[ObjectRef, dict[str, Any]] = field(default_factory=dict)
     pods: list[dict[str, Any]] = field(default_factory=list)
     replicasets: list[dict[str, Any]] = field(default_factory=list)
+    departed: dict[ObjectRef, dict[str, Any]] = field(default_factory=dict)
+    """Final states of the environment's objects that were deleted, as the watch's DELETE
+    events carried them (only the watcher's cache knows them; a live read has none)."""
 
     @property
     def namespace_terminating(self) -> bool:
@@ -76,7 +100,14 @@ class EnvironmentReader:
         self._client = client
         self._max_concurrency = max_concurrency
 
-    async def read_environment(self, namespace: str, environment_id: int) -> EnvironmentSnapshot:
+    async def read_environment(
+        self,
+        namespace: str,
+        environment_id: int,
+        *,
+        kinds: Iterable[tuple[str, str]] = DEFAULT_OBJECT_KINDS,
+    ) -> EnvironmentSnapshot:
+        """The environment's objects of ``kinds`` (apiVersion, kind) and its evidence."""
         try:
             namespace_object = await self._client.request(
                 "GET", object_path(_NAMESPACES, None, namespace)
@@ -93,20 +124,20 @@ class EnvironmentReader:
             async with limit:
                 return await self._list(api_version, kind, namespace, selector)
 
-        kinds = OBJECT_KINDS + EVIDENCE_KINDS
+        to_read = kinds_to_read(kinds)
         # gather, not a TaskGroup: callers want the ClusterError itself, not an
         # ExceptionGroup, and the remaining lists are cheap enough to let finish.
         results = await asyncio.gather(
-            *(list_kind(av, kind) for av, kind in kinds), return_exceptions=True
+            *(list_kind(av, kind) for av, kind in to_read), return_exceptions=True
         )
         for result in results:
             if isinstance(result, BaseException):
                 raise result
-        for (_, kind), items in zip(kinds, results, strict=True):
+        for (api_version, kind), items in zip(to_read, results, strict=True):
             assert not isinstance(items, BaseException)
-            if kind == "Pod":
+            if (api_version, kind) == ("v1", "Pod"):
                 snapshot.pods = items
-            elif kind == "ReplicaSet":
+            elif (api_version, kind) == ("apps/v1", "ReplicaSet"):
                 snapshot.replicasets = items
             else:
                 for item in items:
@@ -120,20 +151,25 @@ class EnvironmentReader:
             resource = await self._client.resource_for(api_version, kind)
         except UnknownResourceError:
             return []
+        metadata_only = judged_by_existence(api_version, kind)
         body = await self._client.request(
-            "GET", collection_path(resource, namespace), query={"labelSelector": selector}
+            "GET",
+            collection_path(resource, namespace),
+            query={"labelSelector": selector},
+            accept=LIST_ACCEPT if metadata_only else None,
         )
-        return [_self_describing(item, api_version, kind) for item in body.get("items") or []]
-
-
-def _self_describing(item: dict[str, Any], api_version: str, kind: str) -> dict[str, Any]:
-    if kind in METADATA_ONLY_KINDS:
-        return {"apiVersion": api_version, "kind": kind, "metadata": item.get("metadata") or {}}
-    return {**item, "apiVersion": api_version, "kind": kind}
+        items = body.get("items") or []
+        if metadata_only:
+            return [restore_kind(item, api_version, kind) for item in items]
+        return [{**item, "apiVersion": api_version, "kind": kind} for item in items]
 
 
 async def read_environment(
-    client: ClusterClient, namespace: str, environment_id: int
+    client: ClusterClient,
+    namespace: str,
+    environment_id: int,
+    *,
+    kinds: Iterable[tuple[str, str]] = DEFAULT_OBJECT_KINDS,
 ) -> EnvironmentSnapshot:
     """Convenience wrapper: one read with a throwaway :class:`EnvironmentReader`."""
-    return await EnvironmentReader(client).read_environment(namespace, environment_id)
+    return await EnvironmentReader(client).read_environment(namespace, environment_id, kinds=kinds)

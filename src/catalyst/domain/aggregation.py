@@ -72,6 +72,10 @@ class EnvironmentObservation:
     """The inventory objects currently present in the cluster, by reference."""
     pods: Sequence[Obj] = ()
     replicasets: Sequence[Obj] = ()
+    departed: Mapping[ObjectRef, Obj] = field(default_factory=dict)
+    """Final states of inventory objects of the current revision that were deleted (the
+    watch's DELETE events): a Job among them that had completed counts as done, even when
+    no evaluation saw it complete before its TTL or hook delete policy removed it."""
     revision: int | None = None
     deletion_requested: bool = False
     deployer_error: str | None = None
@@ -247,23 +251,47 @@ def _evaluate_resources(
         require_lb_address=observation.require_lb_address,
     )
     evidence = EvidenceIndex(observation.pods, observation.replicasets)
+    objects = _with_inventory_evidence(observation)
     statuses: list[ResourceStatus] = []
     resource_memory: dict[str, ResourceMemory] = {}
     recheck_at: datetime | None = None
     for ref in sorted(set(observation.inventory), key=failure_order):
         evaluation = evaluate_resource(
             ref,
-            observation.objects.get(ref),
+            objects.get(ref),
             evidence=evidence,
             memory=memory.resources.get(ref.key),
             ctx=ctx,
             now=now,
             thresholds=thresholds,
+            final_state=observation.departed.get(ref),
         )
         statuses.append(evaluation.status)
         resource_memory[ref.key] = evaluation.memory
         recheck_at = earliest(recheck_at, evaluation.recheck_at)
     return _ResourceEvaluations(statuses, resource_memory, recheck_at)
+
+
+_EVIDENCE_KINDS = frozenset({("v1", "Pod"), ("apps/v1", "ReplicaSet")})
+
+
+def _with_inventory_evidence(observation: EnvironmentObservation) -> Mapping[ObjectRef, Obj]:
+    """The present objects, plus any Pod or ReplicaSet of the inventory that adapters handed
+    over as evidence only, so a bare Pod in the inventory is judged by its own rule."""
+    wanted = {
+        ref for ref in observation.inventory if (ref.api_version, ref.kind) in _EVIDENCE_KINDS
+    }
+    if not wanted:
+        return observation.objects
+    objects = dict(observation.objects)
+    for obj in (*observation.pods, *observation.replicasets):
+        try:
+            ref = ObjectRef.from_object(obj)
+        except ValueError:
+            continue
+        if ref in wanted:
+            objects.setdefault(ref, obj)
+    return objects
 
 
 def _deletion(observation: EnvironmentObservation, statuses: list[ResourceStatus]) -> _Decision:

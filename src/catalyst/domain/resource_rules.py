@@ -16,8 +16,10 @@ Order of evaluation for a present object:
 An object of an unexpected shape (a rule raised TypeError/ValueError/KeyError) is Unknown
 with reason EvaluationError: never an exception out of this module.
 
-Absent objects (§6.4): delete requested → NotFound; a Job remembered `completed` →
-Current (TTL or hook-succeeded deleted it); never seen while creating/rebuilding →
+Absent objects (§6.4): delete requested → NotFound; a Job remembered `completed`, or whose
+final state (the watch's DELETE event, passed as ``final_state``) was complete, → Current
+(TTL or a hook delete policy removed it, possibly before any evaluation saw it complete);
+never seen while creating/rebuilding →
 InProgress/NotCreatedYet; otherwise InProgress/ResourceMissing for MISSING, then
 Failed/ResourceMissing (while rebuilding the grace lasts until the rebuild timeout, which
 the aggregation enforces). An object never seen in steady state counts as missing.
@@ -49,12 +51,15 @@ from catalyst.domain.workload_rules import (
     daemonset_rule,
     deployment_rule,
     escalate_with_pods,
+    job_completed,
     job_rule,
     replicaset_rule,
     statefulset_rule,
 )
 
-# Kinds that are Current as soon as they exist (§6.3), keyed by (group, kind).
+# Kinds that are Current as soon as they exist (§6.3), keyed by (group, kind). The
+# generation and Stalled/Reconciling checks still run first (an HPA reports
+# observedGeneration and conditions); a Ready condition is never required of them.
 ALWAYS_CURRENT_KINDS = frozenset(
     {
         ("networking.k8s.io", "Ingress"),
@@ -75,6 +80,36 @@ ALWAYS_CURRENT_KINDS = frozenset(
         ("batch", "CronJob"),
     }
 )
+# Kinds whose every rule reads only metadata: the object's existence and deletionTimestamp
+# (they have no status, or kstatus ignores it). The watcher caches them as
+# PartialObjectMetadata. Any kind not listed here, including every custom resource, may be
+# judged by its status (kstatus's generic rules) and is read whole.
+EXISTENCE_ONLY_KINDS = frozenset(
+    {
+        ("networking.k8s.io", "Ingress"),
+        ("extensions", "Ingress"),
+        ("", "ConfigMap"),
+        ("", "Secret"),
+        ("", "ServiceAccount"),
+        ("", "Endpoints"),
+        ("", "LimitRange"),
+        ("rbac.authorization.k8s.io", "Role"),
+        ("rbac.authorization.k8s.io", "RoleBinding"),
+        ("rbac.authorization.k8s.io", "ClusterRole"),
+        ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+        ("networking.k8s.io", "NetworkPolicy"),
+        ("batch", "CronJob"),
+    }
+)
+
+
+def judged_by_existence(api_version: str, kind: str) -> bool:
+    """True when the rules of ``kind`` need only its metadata (see `EXISTENCE_ONLY_KINDS`):
+    reading it as PartialObjectMetadata gives the same verdict as reading it whole."""
+    group = api_version.rpartition("/")[0]
+    return (group, kind) in EXISTENCE_ONLY_KINDS
+
+
 # Kinds whose controllers always report observedGeneration: its absence means "not yet".
 _GENERATION_REQUIRED = frozenset(
     {("apps", "Deployment"), ("apps", "StatefulSet"), ("apps", "DaemonSet")}
@@ -212,12 +247,23 @@ def _grace(
     return started, now >= deadline, deadline
 
 
+def _completed_job(ref: ObjectRef, final_state: Obj | None) -> bool:
+    """Whether ``final_state`` (the last state seen before a delete) is a completed Job."""
+    if final_state is None or ref.kind != "Job" or ref.group != "batch":
+        return False
+    try:
+        return job_completed(final_state)
+    except (TypeError, ValueError, KeyError, AttributeError):
+        return False
+
+
 def _absent(
     ref: ObjectRef,
     memory: ResourceMemory,
     ctx: RuleContext,
     now: datetime,
     thresholds: StatusThresholds,
+    final_state: Obj | None = None,
 ) -> ResourceEvaluation:
     def result(
         state: ResourceState, reason: str, message: str, mem: ResourceMemory, at: datetime | None
@@ -227,6 +273,8 @@ def _absent(
 
     if ctx.deletion_requested:
         return result(ResourceState.NOT_FOUND, "Deleted", "", memory, None)
+    if not memory.completed and _completed_job(ref, final_state):
+        memory = replace(memory, seen=True, completed=True)
     if memory.completed:
         return result(
             ResourceState.CURRENT, "JobCompleted", "completed, then removed", memory, None
@@ -277,11 +325,15 @@ def evaluate_resource(
     ctx: RuleContext,
     now: datetime,
     thresholds: StatusThresholds,
+    final_state: Obj | None = None,
 ) -> ResourceEvaluation:
-    """The status of one inventory object; see the module docstring for the rules."""
+    """The status of one inventory object; see the module docstring for the rules.
+
+    ``final_state`` is the last state of the object seen before it was deleted (only read
+    when ``obj`` is None): a completed Job stays Current for the rest of its revision."""
     memory = memory or ResourceMemory()
     if obj is None:
-        return _absent(ref, memory, ctx, now, thresholds)
+        return _absent(ref, memory, ctx, now, thresholds, final_state)
     memory = replace(memory, seen=True, missing_since=None)
     try:
         if metadata(obj).get("deletionTimestamp"):

@@ -179,6 +179,11 @@ def replicaset_rule(obj: Obj) -> RuleOutcome:
     return CURRENT
 
 
+def job_completed(obj: Obj) -> bool:
+    """Whether a Job reports completion (Complete=True or SuccessCriteriaMet=True)."""
+    return any(condition_is(obj, type_) for type_ in ("Complete", "SuccessCriteriaMet"))
+
+
 def job_rule(obj: Obj) -> RuleOutcome:
     for type_ in ("Complete", "SuccessCriteriaMet"):
         if condition_is(obj, type_):

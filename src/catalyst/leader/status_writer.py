@@ -50,10 +50,13 @@ class WatchedStatusWriter:
         # the record as last read or written; valid while its version is the known one
         self._records: dict[int, EnvironmentRecord] = {}
         self._inventories: dict[int, tuple[int | None, Inventory]] = {}
+        self._polled = False
 
     async def poll(self) -> PolledChanges:
         """Live environments whose row changed since the last poll (any replica's writes,
-        or new), and known ones that are no longer live (forgotten here)."""
+        or new), and known ones that are no longer live (forgotten here); when any did, the
+        kinds of every live inventory (an inventory only changes with its row: the deployer
+        records it before it moves ``applied_revision``)."""
         versions = await self._environments.list_live_versions()
         changed: list[int] = []
         for env_id, version in versions.items():
@@ -63,7 +66,11 @@ class WatchedStatusWriter:
         gone = [env_id for env_id in self._known_versions if env_id not in versions]
         for env_id in gone:
             self._forget(env_id)
-        return PolledChanges(changed=changed, gone=gone)
+        kinds = None
+        if changed or gone or not self._polled:
+            kinds = await self._environments.list_inventory_kinds()
+        self._polled = True
+        return PolledChanges(changed=changed, gone=gone, kinds=kinds)
 
     async def write(
         self,

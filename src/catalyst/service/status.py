@@ -34,6 +34,7 @@ from typing import Any
 
 from catalyst.charts.secret_scrub import secret_values
 from catalyst.cluster import EnvironmentReader, EnvironmentSnapshot
+from catalyst.cluster.labels import REVISION as REVISION_LABEL
 from catalyst.domain import (
     EnvironmentMemory,
     EnvironmentObservation,
@@ -75,13 +76,23 @@ class ObservedEnvironment:
 def observation_for(
     record: EnvironmentRecord, inventory: Inventory, snapshot: EnvironmentSnapshot
 ) -> EnvironmentObservation:
-    """The domain's input for one environment: stored facts plus the cluster's objects."""
+    """The domain's input for one environment: stored facts plus the cluster's objects.
+
+    Of the deleted objects' final states, only those labelled with the requested revision
+    are passed on: a Job of an older revision that completed says nothing of the new one."""
+    revision = str(record.revision)
+    departed = {
+        ref: obj
+        for ref, obj in snapshot.departed.items()
+        if ((obj.get("metadata") or {}).get("labels") or {}).get(REVISION_LABEL) == revision
+    }
     return EnvironmentObservation(
         lifecycle=Lifecycle(record.lifecycle),
         inventory=list(inventory.objects),
         objects=snapshot.objects,
         pods=snapshot.pods,
         replicasets=snapshot.replicasets,
+        departed=departed,
         revision=record.revision,
         deletion_requested=record.lifecycle == Lifecycle.DELETING.value,
         deployer_error=record.operation_error if record.operation is None else None,
@@ -115,7 +126,9 @@ class StatusService:
         async def attempt() -> ObservedEnvironment:
             nonlocal current
             inventory = await self._environments.get_inventory(current.id)
-            snapshot = await self._reader.read_environment(current.namespace, current.id)
+            snapshot = await self._reader.read_environment(
+                current.namespace, current.id, kinds=inventory.kinds()
+            )
             try:
                 return await self.apply_observation(
                     current, observation_for(current, inventory, snapshot), LATEST_STATUS_SOURCE

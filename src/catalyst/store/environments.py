@@ -422,6 +422,19 @@ class EnvironmentRepository:
         objects = tuple(sorted(ObjectRef(r[1], r[2], r[3], r[4]) for r in rows))
         return Inventory(revision=int(rows[0][0]), objects=objects)
 
+    async def list_inventory_kinds(self) -> frozenset[tuple[str, str]]:
+        """Every (apiVersion, kind) recorded in the inventory of a live environment: the
+        kinds the watcher must watch. One DISTINCT query, cheap at any scale."""
+        query = (
+            select(environment_objects.c.api_version, environment_objects.c.kind)
+            .join(environments, environments.c.id == environment_objects.c.environment_id)
+            .where(environments.c.deleted_at.is_(None))
+            .distinct()
+        )
+        async with self._db.read() as conn:
+            rows = (await conn.execute(query)).all()
+        return frozenset((str(row[0]), str(row[1])) for row in rows)
+
     # -- history -------------------------------------------------------------------
 
     async def list_status_changes(self, environment_id: int) -> list[StatusChangeRecord]:

@@ -60,6 +60,10 @@ class Inventory:
     revision: int | None
     objects: tuple[ObjectRef, ...]
 
+    def kinds(self) -> frozenset[tuple[str, str]]:
+        """The (apiVersion, kind) pairs of the recorded objects."""
+        return frozenset((ref.api_version, ref.kind) for ref in self.objects)
+
 
 @dataclass(frozen=True, slots=True)
 class StatusChangeRecord:

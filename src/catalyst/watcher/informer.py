@@ -21,6 +21,10 @@ moment the reflector hands it over: in arrival order, cache first, then notifica
   received the initial notifications (A15, A17).
 - Optional resync replays the cache to handlers as ``on_update(obj, obj)`` every period; it
   never calls the API server (A16).
+- Final states: with ``keep_final_state``, the last state of every deleted object the
+  predicate accepts (a DELETED event's object, or the last known state of a key a relist
+  found gone) is kept in :attr:`SharedInformer.departed` until the key is added again or
+  :meth:`SharedInformer.forget_departed` drops it, before handlers hear of the delete.
 - Staleness: :meth:`SharedInformer.unhealthy_for` says for how long the reflector has been
   unable to list or watch; callers compare it with their STALE threshold.
 """
@@ -133,10 +137,14 @@ class SharedInformer:
         transform: Transform | None = None,
         resync_period: float | None = None,
         clock: Callable[[], float] = time.monotonic,
+        keep_final_state: Callable[[KubeObject], bool] | None = None,
         **reflector_options: Any,
     ) -> None:
         self.name = listwatch.description
         self.indexer = Indexer(indexers)
+        self.departed: dict[str, KubeObject] = {}
+        """Final states of deleted objects that ``keep_final_state`` accepted, by key."""
+        self._keep_final_state = keep_final_state
         self.resync_period = resync_period
         self._clock = clock
         self._handlers: list[HandlerRegistration] = []
@@ -225,6 +233,15 @@ class SharedInformer:
         since = self.reflector.unhealthy_since
         return 0.0 if since is None else max(0.0, self._clock() - since)
 
+    def forget_departed(self, predicate: Callable[[KubeObject], bool]) -> None:
+        """Drop the kept final states ``predicate`` accepts (e.g. a forgotten environment's)."""
+        for key in [k for k, obj in self.departed.items() if predicate(obj)]:
+            del self.departed[key]
+
+    def _depart(self, key: str, obj: KubeObject | None) -> None:
+        if obj is not None and self._keep_final_state is not None and self._keep_final_state(obj):
+            self.departed[key] = obj
+
     @property
     def last_sync_resource_version(self) -> str:
         return self.indexer.last_sync_resource_version
@@ -234,6 +251,10 @@ class SharedInformer:
     def replace(self, objects: list[KubeObject], resource_version: str) -> None:
         is_initial = not self._synced.is_set()
         previous, removed = self.indexer.replace(objects, resource_version)
+        for key, last_known in removed.items():
+            self._depart(key, last_known)
+        for obj in objects:
+            self.departed.pop(object_key(obj), None)
         for key, last_known in removed.items():
             self._distribute("on_delete", DeletedFinalStateUnknown(key, last_known))
         for obj in objects:
@@ -253,13 +274,16 @@ class SharedInformer:
         self._upsert(obj)
 
     def delete(self, obj: KubeObject) -> None:
-        if self.indexer.delete_key(object_key(obj)) is not None:
+        key = object_key(obj)
+        if self.indexer.delete_key(key) is not None:
+            self._depart(key, obj)
             self._distribute("on_delete", obj)
 
     def bookmark(self, resource_version: str) -> None:
         self.indexer.last_sync_resource_version = resource_version
 
     def _upsert(self, obj: KubeObject) -> None:
+        self.departed.pop(object_key(obj), None)
         old = self.indexer.upsert(obj)
         if old is None:
             self._distribute("on_add", obj, False)

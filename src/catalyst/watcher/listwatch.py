@@ -8,6 +8,10 @@ namespace and the selectors, and turns the reflector's requests into HTTP calls 
 - A watch stream is newline-delimited JSON (B4). It is decoded chunk by chunk with a buffer,
   so an object larger than aiohttp's line limit still decodes, and a partial last line at a
   clean close is dropped rather than misread.
+- ``metadata_only`` asks for PartialObjectMetadata (lists and watch events carry metadata
+  only, as client-go's metadata informers do; `catalyst.cluster.partial_metadata`). Items
+  then say ``meta.k8s.io/v1 PartialObjectMetadata``: the informer's transform restores the
+  kind.
 - ``read_timeout`` bounds silence on an open watch: a half-open connection (peer gone
   without a FIN) ends as a transport error instead of hanging forever.
 """
@@ -24,6 +28,7 @@ import orjson
 
 from catalyst.cluster.client import ClusterClient, QueryValue
 from catalyst.cluster.errors import ClusterConnectionError, ClusterError, ClusterProtocolError
+from catalyst.cluster.partial_metadata import LIST_ACCEPT, WATCH_ACCEPT
 
 
 class WatchStreamBrokenError(ClusterConnectionError):
@@ -75,6 +80,7 @@ class ListWatch:
     namespace: str | None = None
     label_selector: str | None = None
     field_selector: str | None = None
+    metadata_only: bool = False
 
     @property
     def path(self) -> str:
@@ -89,8 +95,10 @@ class ListWatch:
 
     @property
     def description(self) -> str:
-        """A short name for logs and metrics, e.g. ``apps/v1/deployments``."""
-        return f"{self.api_version}/{self.plural}"
+        """A short name for logs and metrics, e.g. ``apps/v1/deployments`` (with
+        ``#metadata`` when only metadata is watched)."""
+        suffix = "#metadata" if self.metadata_only else ""
+        return f"{self.api_version}/{self.plural}{suffix}"
 
     def _selectors(self) -> dict[str, QueryValue]:
         query: dict[str, QueryValue] = {}
@@ -115,7 +123,8 @@ class ListWatch:
             query["resourceVersion"] = resource_version
         if limit:
             query["limit"] = limit
-        return await self.client.request("GET", self.path, query=query)
+        accept = LIST_ACCEPT if self.metadata_only else None
+        return await self.client.request("GET", self.path, query=query, accept=accept)
 
     @asynccontextmanager
     async def watch(
@@ -141,7 +150,11 @@ class ListWatch:
             query["sendInitialEvents"] = "true"
             query["resourceVersionMatch"] = "NotOlderThan"
         async with self.client.stream(
-            "GET", self.path, query=query, read_timeout=read_timeout
+            "GET",
+            self.path,
+            query=query,
+            read_timeout=read_timeout,
+            accept=WATCH_ACCEPT if self.metadata_only else None,
         ) as response:
             yield _decode_events(response, self.description)
 

@@ -18,6 +18,12 @@ every change it sees into an evaluation of the environment the object belongs to
    to the queue that marks the environment dirty again, so time-based rules fire without
    events.
 
+Which kinds are watched: the writer's poll also reports the kinds held by live
+environments' inventories whenever any environment changed; the sync hands them to the
+cache (`ClusterCache.set_kinds`), waits (bounded) for new kinds' informers to list, and only
+then marks the changed environments dirty, so a new kind's objects are in the cache before
+the evaluation that needs them. At start this happens before the cache starts.
+
 Other sources of dirtiness: the writer's poll of the environments' rows (changes made by API
 requests or operations on any replica: a new environment, a rebuild, a delete, an applied
 revision) and a periodic full resync (``resync_period``) as a safety net.
@@ -80,13 +86,17 @@ class PolledChanges:
 
     changed: Sequence[int]
     gone: Sequence[int]
+    kinds: frozenset[tuple[str, str]] | None = None
+    """Every (apiVersion, kind) in a live environment's inventory; None: not read this time
+    (nothing changed), keep watching what is watched."""
 
 
 class StatusWriter(Protocol):
     """Where the sync hands each environment to evaluate (the leader's writer)."""
 
     async def poll(self) -> PolledChanges:
-        """Live environments changed by any writer since the last poll, and gone ones."""
+        """Live environments changed by any writer since the last poll, and gone ones; with
+        the inventories' kinds whenever anything changed (always on the first poll)."""
         ...
 
     async def write(
@@ -173,13 +183,18 @@ class StatusSync:
         """Start the cache, converge every environment, then follow changes until cancelled."""
         await self.cache.build()
         self.cache.add_event_handler(self)
-        await self.cache.start()
         try:
+            # The first poll names every live environment and the kinds to watch: the
+            # cache starts with exactly those informers.
+            first = await self._writer.poll()
+            if first.kinds is not None:
+                await self.cache.set_kinds(first.kinds)
+            await self.cache.start()
             if not await self.cache.wait_for_sync(self._sync_timeout):
                 logger.warning(
                     "watcher: informers not synced after %ss; still waiting", self._sync_timeout
                 )
-            await self._poll_database()  # every live environment starts dirty
+            await self._apply_changes(first)  # every live environment starts dirty
             async with asyncio.TaskGroup() as tasks:
                 for n in range(self._workers):
                     tasks.create_task(self._work(), name=f"status-sync worker {n}")
@@ -268,10 +283,19 @@ class StatusSync:
         self._queue.cancel_delayed(env_id)
         self._known.discard(env_id)
         self._stale_credit.pop(env_id, None)
+        self.cache.forget_environment(env_id)
 
     async def _poll_database(self) -> None:
         """Mark environments whose row changed since the last poll (any replica's writes)."""
-        changes = await self._writer.poll()
+        await self._apply_changes(await self._writer.poll())
+
+    async def _apply_changes(self, changes: PolledChanges) -> None:
+        """Watch the kinds the inventories hold (new informers listed first, bounded by the
+        sync timeout), then mark the changed environments dirty and forget gone ones."""
+        if changes.kinds is not None:
+            started = (await self.cache.set_kinds(changes.kinds)).started
+            if started and not await self.cache.wait_for_kinds(started, self._sync_timeout):
+                logger.warning("watcher: informers of %s not synced; evaluating anyway", started)
         for env_id in changes.changed:
             self._known.add(env_id)
             self.mark_dirty(env_id)

@@ -13,12 +13,18 @@ down to what the status rules (``catalyst.domain``) and the cache's indexes read
 - Everything else at the top level (a Secret's ``data``, a ConfigMap's ``data``) is
   dropped, so no secret value is ever cached.
 
-The function is idempotent and returns a new dict; it never mutates its input, so the same
+Kinds watched as metadata only (PartialObjectMetadata) go through
+:func:`metadata_for(api_version, kind) <metadata_for>` instead: the same trimmed metadata
+under the object's own apiVersion and kind (the server answers with ``meta.k8s.io/v1
+PartialObjectMetadata``), and nothing else.
+
+The functions are idempotent and return a new dict; it never mutates its input, so the same
 object may safely pass through it twice (relist after a watch event, watch-list).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from catalyst.watcher.indexer import KubeObject
@@ -57,20 +63,33 @@ DROPPED_CONTAINER_STATUS = (
 )
 
 
-def trim_for_status(obj: KubeObject) -> KubeObject:
-    """A copy of ``obj`` holding only what the status rules and indexes need."""
-    trimmed: KubeObject = {}
-    for key in ("apiVersion", "kind"):
-        if key in obj:
-            trimmed[key] = obj[key]
-
+def _trim_metadata(obj: KubeObject) -> dict[str, Any]:
     meta = obj.get("metadata") or {}
     new_meta = {key: meta[key] for key in KEPT_METADATA if key in meta}
     annotations = meta.get("annotations") or {}
     kept_annotations = {k: annotations[k] for k in KEPT_ANNOTATIONS if k in annotations}
     if kept_annotations:
         new_meta["annotations"] = kept_annotations
-    trimmed["metadata"] = new_meta
+    return new_meta
+
+
+def metadata_for(api_version: str, kind: str) -> Callable[[KubeObject], KubeObject]:
+    """The transform of a metadata-only informer of ``kind``: ``{apiVersion, kind,
+    metadata}`` with the kind's own apiVersion and kind, whatever the server sent."""
+
+    def transform(obj: KubeObject) -> KubeObject:
+        return {"apiVersion": api_version, "kind": kind, "metadata": _trim_metadata(obj)}
+
+    return transform
+
+
+def trim_for_status(obj: KubeObject) -> KubeObject:
+    """A copy of ``obj`` holding only what the status rules and indexes need."""
+    trimmed: KubeObject = {}
+    for key in ("apiVersion", "kind"):
+        if key in obj:
+            trimmed[key] = obj[key]
+    trimmed["metadata"] = _trim_metadata(obj)
 
     spec = obj.get("spec")
     if isinstance(spec, dict):

@@ -62,6 +62,17 @@ def _table_renderer(rt: ResourceType, query: Mapping[str, str]) -> Renderer:
     return render
 
 
+def _metadata_renderer(event_type: str, obj: Obj) -> bytes:
+    """A watch event as client-go's metadata informers ask for it
+    (``as=PartialObjectMetadata;g=meta.k8s.io;v=v1``): the object's metadata only."""
+    partial = {
+        "kind": "PartialObjectMetadata",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": obj.get("metadata") or {},
+    }
+    return event_line(event_type, orjson.dumps(partial))
+
+
 def _validate(query: Mapping[str, str]) -> tuple[str, bool | None]:
     rv_raw = query.get("resourceVersion", "")
     match = query.get("resourceVersionMatch", "")
@@ -91,7 +102,11 @@ async def watch_stream(ctx: ApiContext, target: Target, request: web.Request) ->
     output = negotiate(request.headers.get("Accept"))
     rv_raw, send_initial = _validate(query)
     predicate = build_predicate(rt, query, name=target.name)
-    renderer = _table_renderer(rt, query) if output is Output.TABLE else None
+    renderer: Renderer | None = None
+    if output is Output.TABLE:
+        renderer = _table_renderer(rt, query)
+    elif output is Output.METADATA:
+        renderer = _metadata_renderer
     bookmarks = query.get("allowWatchBookmarks", "") in ("1", "true", "True")
     timeout = int_param(query, "timeoutSeconds")
     timeout_s = ctx.min_request_timeout * (1 + random.random()) if timeout <= 0 else float(timeout)

@@ -121,7 +121,9 @@ class FakeReader:
     deployer: FakeDeployer
     calls: int = 0
 
-    async def read_environment(self, namespace: str, environment_id: int) -> EnvironmentSnapshot:
+    async def read_environment(
+        self, namespace: str, environment_id: int, *, kinds: object = ()
+    ) -> EnvironmentSnapshot:
         self.calls += 1
         snapshot = EnvironmentSnapshot(namespace=namespace, namespace_exists=True)
         if self.deployer.applied:

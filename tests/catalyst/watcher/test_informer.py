@@ -158,3 +158,38 @@ async def test_resync_replays_the_cache_as_updates() -> None:
         assert recorder.calls[1] == ("update", "a", "1")
     finally:
         await informer.stop()
+
+
+def _job(name: str, *, complete: bool, env: str = "7") -> dict[str, Any]:
+    conditions = [{"type": "Complete", "status": "True"}] if complete else []
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": name,
+            "namespace": "env-7",
+            "resourceVersion": "1",
+            "labels": {"catalyst.io/environment-id": env},
+        },
+        "status": {"conditions": conditions},
+    }
+
+
+async def test_final_states_of_deleted_objects_are_kept_when_the_predicate_accepts_them() -> None:
+    def completed(obj: dict[str, Any]) -> bool:
+        return bool((obj.get("status") or {}).get("conditions"))
+
+    informer = SharedInformer(ScriptedListWatch(), keep_final_state=completed)
+    informer.replace([_job("done", complete=False), _job("running", complete=False)], "1")
+    informer.delete(_job("done", complete=True))  # a DELETED event carries the final state
+    informer.delete(_job("running", complete=False))
+    assert list(informer.departed) == ["env-7/done"]
+    # A relist that no longer holds a completed object keeps its last known state too.
+    informer.add(_job("ttl", complete=True))
+    informer.replace([], "2")
+    assert sorted(informer.departed) == ["env-7/done", "env-7/ttl"]
+    # Re-created (a new revision): the final state of the old one is dropped.
+    informer.add(_job("done", complete=False))
+    assert sorted(informer.departed) == ["env-7/ttl"]
+    informer.forget_departed(lambda obj: True)
+    assert informer.departed == {}

@@ -16,7 +16,7 @@ from catalyst.store.environments import EnvironmentRepository
 from tests.catalyst.api.live import LiveCatalyst, live_catalyst
 from tests.e2e.test_patchdemo import EXAMPLE_BODY
 
-FAST_WATCHER = {
+FAST_WATCHER: dict[str, Any] = {
     "watcher_poll_seconds": 0.2,
     "watcher_heartbeat_seconds": 0.2,
     "lease_duration": 3.0,

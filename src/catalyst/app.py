@@ -158,7 +158,11 @@ class Catalyst:
         thresholds = settings.status_thresholds()
         # One renderer and one deployer: the request path's preflight shares their bounds.
         renderer = HelmRenderer(max_concurrent_renders=settings.max_concurrent_operations)
-        deployer = Deployer(cluster, allowed_cluster_kinds=settings.cluster_kind_allowlist())
+        deployer = Deployer(
+            cluster,
+            allowed_cluster_kinds=settings.cluster_kind_allowlist(),
+            hook_timeout=settings.hook_timeout,
+        )
         operations = EnvironmentOperations(
             environments=environments,
             charts=charts,

@@ -114,6 +114,11 @@ class Settings(BaseSettings):
     delete_timeout: float = Field(default=600.0, gt=0)
     """Seconds to wait for an environment's namespace to disappear on delete."""
 
+    hook_timeout: float = Field(default=300.0, gt=0)
+    """Seconds one Helm hook of a create or rebuild may take (its previous copy deleted,
+    applied, and, for a Job or Pod, finished; Helm's default). Later, or when the hook
+    fails, the environment fails naming the hook, and nothing after it is applied."""
+
     allowed_cluster_kinds: str = ""
     """Cluster-scoped kinds a chart may create, comma-separated: ``Kind`` (in any API group)
     or ``Kind.group``, e.g. ``ClusterRole,StorageClass.storage.k8s.io``. Empty: a render with

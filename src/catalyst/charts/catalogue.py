@@ -1,8 +1,10 @@
 """`ChartCatalogue`: the charts Catalyst offers, read from one directory.
 
 A chart is either a subdirectory holding a ``Chart.yaml`` or a packaged chart (``*.tgz``,
-as ``helm package`` makes it) directly in the directory. Its catalogue name is the ``name``
-in ``Chart.yaml``, not the file name.
+as ``helm package`` makes it, e.g. ``mychart-1.2.0.tgz``) directly in the directory. Its
+catalogue name and version are the ``name`` and ``version`` in its ``Chart.yaml``, not the
+file name. Subcharts in a chart's ``charts/`` folder (folders or ``.tgz``) are Helm's to
+render; the catalogue only checks them.
 
 Guarantees and awkward cases:
 - Reads are cached per chart and redone only when ``Chart.yaml`` / ``values.yaml`` (or the
@@ -11,7 +13,10 @@ Guarantees and awkward cases:
   blocking file reads: callers on the event loop run `list`/`get` in a worker thread, and a
   lock makes the catalogue safe to use from several threads at once.
 - A chart that cannot be read (bad YAML, no name or version) is left out with a warning:
-  one broken chart must not hide the others. Two charts with the same name: the first in
+  one broken chart must not hide the others. So is a packaged chart, or a chart folder
+  with a packaged subchart, whose archive is unsafe or too large (`catalyst.charts.archive`:
+  no path outside the chart folder, no links, bounded sizes); archives are never
+  extracted to disk. Two charts with the same name: the first in
   file-name order wins, with a warning.
 - `list` and `get` return deep copies of the default values: callers may change them.
 - A missing charts directory is an empty catalogue (logged), not a crash at start-up.
@@ -25,11 +30,12 @@ import tarfile
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import yaml
 
+from catalyst.charts.archive import ArchiveSummary, UnsafeArchive, inspect_archive
 from catalyst.charts.errors import ChartNotInCatalogue
 
 logger = logging.getLogger(__name__)
@@ -97,33 +103,36 @@ def _chart_info(path: Path, chart_yaml: str | bytes, values_yaml: str | bytes | 
     )
 
 
+def _subchart_archives(path: Path) -> list[Path]:
+    """The packaged subcharts in a chart folder's ``charts/`` (Helm renders them)."""
+    subcharts = path / "charts"
+    return sorted(subcharts.glob("*.tgz")) if subcharts.is_dir() else []
+
+
 def _read_directory_chart(path: Path) -> ChartInfo:
+    for archive in _subchart_archives(path):
+        _check_archive(archive)
     values_path = path / "values.yaml"
     values = values_path.read_text(encoding="utf-8") if values_path.is_file() else None
     return _chart_info(path, (path / "Chart.yaml").read_text(encoding="utf-8"), values)
 
 
-def _read_packaged_chart(path: Path) -> ChartInfo:
-    """A ``helm package`` archive holds ``<name>/Chart.yaml`` and ``<name>/values.yaml``."""
+def _check_archive(path: Path) -> ArchiveSummary:
     try:
-        with tarfile.open(path, "r:gz") as archive:
-            members = {
-                PurePosixPath(member.name).parts[1:]: member
-                for member in archive.getmembers()
-                if member.isfile() and len(PurePosixPath(member.name).parts) == 2
-            }
-
-            def read(name: str) -> bytes | None:
-                member = members.get((name,))
-                extracted = archive.extractfile(member) if member is not None else None
-                return extracted.read() if extracted is not None else None
-
-            chart_yaml, values_yaml = read("Chart.yaml"), read("values.yaml")
+        return inspect_archive(path)
+    except UnsafeArchive as exc:
+        raise ChartReadError(f"{path}: refused chart archive: {exc}") from None
     except (OSError, tarfile.TarError) as exc:
         raise ChartReadError(f"{path}: unreadable chart archive: {exc}") from None
-    if chart_yaml is None:
+
+
+def _read_packaged_chart(path: Path) -> ChartInfo:
+    """A ``helm package`` archive holds ``<name>/Chart.yaml`` and ``<name>/values.yaml``;
+    it is checked whole first (`catalyst.charts.archive`) and never extracted."""
+    summary = _check_archive(path)
+    if summary.chart_yaml is None:
         raise ChartReadError(f"{path}: no Chart.yaml in the archive")
-    return _chart_info(path, chart_yaml, values_yaml)
+    return _chart_info(path, summary.chart_yaml, summary.values_yaml)
 
 
 def _chart_candidates(charts_dir: Path) -> list[tuple[Path, list[Path]]]:
@@ -136,7 +145,8 @@ def _chart_candidates(charts_dir: Path) -> list[tuple[Path, list[Path]]]:
     candidates = []
     for entry in entries:
         if entry.is_dir() and (entry / "Chart.yaml").is_file():
-            candidates.append((entry, [entry / "Chart.yaml", entry / "values.yaml"]))
+            watched = [entry / "Chart.yaml", entry / "values.yaml", *_subchart_archives(entry)]
+            candidates.append((entry, watched))
         elif entry.is_file() and entry.name.endswith(".tgz"):
             candidates.append((entry, [entry]))
     return candidates

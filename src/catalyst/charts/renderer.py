@@ -6,7 +6,10 @@ the way ``helm template`` does.
 
 Guarantees:
 - The result is the list of objects described in `manifests` (NOTES.txt, partials and
-  non-manifest files ignored; empty documents dropped; Helm's install order).
+  non-manifest files ignored; empty documents dropped; Helm's install order). Subcharts
+  (folders or ``.tgz`` in the chart's ``charts/``) are rendered with it, and Helm hooks,
+  ``test`` hooks included, are in the list with their ``helm.sh/hook*`` annotations: which
+  of them run, and when, is the deployer's decision (`catalyst.cluster.hooks`).
 - Every rendering failure (bad values, template errors, a broken chart, Helm failing or
   timing out) is a `ChartRenderError` whose message is Helm's own with secret values
   scrubbed (`secret_scrub`): safe to store as a failed status reason or return in a 4xx.

@@ -10,6 +10,7 @@
 | ``objects`` | ``ObjectRef``: inventory identity |
 | ``labels`` | the labels stamped on applied objects and their templates (and ownership) |
 | ``ordering`` | the apply order of kinds |
+| ``hooks`` | Helm hooks: which objects are hooks, their phase, order and delete policies |
 | ``scope`` | ``AllowedClusterKinds``: the cluster-scoped kinds an operator allows |
 | ``ownership`` | reading, and deleting only what carries an environment's labels |
 | ``deployer`` | ``Deployer``: apply (SSA), prune, delete; nothing leaves the namespace |
@@ -27,6 +28,7 @@ from catalyst.cluster.deployer import (
     DeployError,
     DeployTarget,
     ForeignObjectsRefused,
+    HookFailed,
     NamespaceDeletionTimeout,
 )
 from catalyst.cluster.discovery import ResourceInfo
@@ -42,6 +44,7 @@ from catalyst.cluster.errors import (
     ClusterTooManyRequestsError,
     UnknownResourceError,
 )
+from catalyst.cluster.hooks import ReleaseEvent
 from catalyst.cluster.logs import (
     LogFollower,
     LogLine,
@@ -76,6 +79,7 @@ __all__ = [
     "EnvironmentReader",
     "EnvironmentSnapshot",
     "ForeignObjectsRefused",
+    "HookFailed",
     "LogFollower",
     "LogLine",
     "LogSourceDeleted",
@@ -83,6 +87,7 @@ __all__ = [
     "LogWaitTimeout",
     "NamespaceDeletionTimeout",
     "ObjectRef",
+    "ReleaseEvent",
     "ResourceInfo",
     "TokenBucket",
     "UnknownResourceError",

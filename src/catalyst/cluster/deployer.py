@@ -30,11 +30,26 @@ The operations:
 
 - :meth:`Deployer.apply_environment` makes sure the environment's namespace exists
   (labelled with the environment id), stamps Catalyst's labels
-  (:mod:`catalyst.cluster.labels`) and server-side-applies the objects one by one in
-  :mod:`catalyst.cluster.ordering` order with field manager ``catalyst``. It returns the
-  inventory: the :class:`~catalyst.domain.ObjectRef` of every applied object, in apply
-  order (cluster-scoped ones with namespace ""). Re-applying the same render changes
-  nothing.
+  (:mod:`catalyst.cluster.labels`) and server-side-applies the objects one by one with
+  field manager ``catalyst``, as Helm installs (a create) or upgrades (a rebuild) them
+  (:mod:`catalyst.cluster.hooks`): the ``pre-`` hooks of the event in hook order, then
+  the rest of the render in :mod:`catalyst.cluster.ordering` order, then the ``post-``
+  hooks; hooks of no event of this operation (``test`` hooks among them) are never
+  applied, not even checked. It returns the inventory: the
+  :class:`~catalyst.domain.ObjectRef` of every applied object that is still there, in
+  apply order (cluster-scoped ones with namespace ""). Re-applying the same render
+  changes nothing but re-running its hooks.
+- Hooks run as Helm runs them, one at a time. Before a hook is applied, its copy from an
+  earlier operation is deleted when its delete policy says ``before-hook-creation`` (the
+  default), and the apply waits until that copy is gone. A hook Job is then awaited until
+  its ``Complete`` or ``Failed`` condition, a hook Pod until phase ``Succeeded`` or
+  ``Failed`` (other kinds are done once applied; a hook that disappears while awaited
+  counts as done, as in Helm). A failed hook is deleted if its policy says
+  ``hook-failed`` and raises :class:`HookFailed`: nothing after it is applied. Each hook
+  gets at most ``hook_timeout`` seconds (old copy gone, applied, finished), else
+  :class:`HookFailed` says it timed out. When every hook of a phase succeeded, those whose
+  policy says ``hook-succeeded`` are deleted (in reverse order) and are left out of the
+  inventory: the deployer saw them succeed, so no later read may judge them missing.
 - Any rejection raises :class:`DeployError` naming the object and quoting the server's
   message. Objects applied before the failure stay (the next apply or the environment's
   deletion takes care of them). A namespace that is being deleted is refused up front.
@@ -57,16 +72,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from catalyst.cluster.client import APPLY_PATCH, ClusterClient
 from catalyst.cluster.discovery import ResourceInfo, object_path
 from catalyst.cluster.errors import ClusterError, ClusterNotFoundError, UnknownResourceError
+from catalyst.cluster.hooks import (
+    DeletePolicy,
+    Hook,
+    HookPhase,
+    ReleaseEvent,
+    ever_applied,
+    plan_apply,
+)
 from catalyst.cluster.labels import CHART as CHART_LABEL
 from catalyst.cluster.labels import belongs_to, stamp_labels, template_labels
-from catalyst.cluster.ordering import apply_rank, in_apply_order
+from catalyst.cluster.ordering import apply_rank
 from catalyst.cluster.ownership import (
     ObjectKeepsChanging,
     delete_if_owned,
@@ -80,6 +103,9 @@ from catalyst.domain.model import ObjectRef
 logger = logging.getLogger(__name__)
 
 FIELD_MANAGER = "catalyst"
+DEFAULT_HOOK_TIMEOUT = 300.0
+
+_T = TypeVar("_T")
 
 _NAMESPACES = ResourceInfo(
     plural="namespaces", namespaced=False, group="", version="v1", kind="Namespace"
@@ -105,6 +131,11 @@ class DeployError(Exception):
         super().__init__(message)
         self.ref = ref
         self.cause = cause
+
+
+class HookFailed(DeployError):
+    """A hook failed or did not finish within the hook timeout; what followed it in the
+    operation was not applied. The environment's fault: never retried."""
 
 
 class NamespaceDeletionTimeout(DeployError):
@@ -157,10 +188,12 @@ class Deployer:
         *,
         allowed_cluster_kinds: AllowedClusterKinds | None = None,
         field_manager: str = FIELD_MANAGER,
+        hook_timeout: float = DEFAULT_HOOK_TIMEOUT,
         poll_initial: float = 0.05,
         poll_max: float = 1.0,
     ) -> None:
         self._client = client
+        self._hook_timeout = hook_timeout
         self._allowed = allowed_cluster_kinds or AllowedClusterKinds()
         self._field_manager = field_manager
         self._poll_initial = poll_initial
@@ -169,25 +202,122 @@ class Deployer:
     # -- apply --------------------------------------------------------------------------
 
     async def apply_environment(
-        self, target: DeployTarget, objects: list[dict[str, Any]]
+        self,
+        target: DeployTarget,
+        objects: list[dict[str, Any]],
+        *,
+        event: ReleaseEvent = ReleaseEvent.INSTALL,
     ) -> list[ObjectRef]:
-        """Apply one render into ``target.namespace``; returns the inventory in apply order.
+        """Apply one render into ``target.namespace`` as Helm's `event` would, hooks
+        included; returns the inventory in apply order.
 
         Raises `ClusterScopedObjectsRefused` or `ForeignObjectsRefused` before applying
-        anything (see module docstring)."""
-        prepared = [await self._prepare(target, obj, index) for index, obj in enumerate(objects)]
+        anything, `HookFailed` when a hook fails or times out, `DeployError` when the
+        cluster refuses an object (see module docstring)."""
+        plan = plan_apply(objects, event)
+        ordered = [
+            *(hook.obj for hook in plan.pre_hooks),
+            *plan.resources,
+            *(hook.obj for hook in plan.post_hooks),
+        ]
+        prepared = [await self._prepare(target, obj, index) for index, obj in enumerate(ordered)]
         _refuse_duplicates(prepared)
         refused = [item.ref for item in prepared if not self._may_apply(item.resource)]
         if refused:
             raise ClusterScopedObjectsRefused(refused, self._allowed)
         namespace, existing = await self._read_existing(target, prepared)
         await self._ensure_namespace(target, namespace)
-        inventory: list[ObjectRef] = []
-        for item in _in_apply_order(prepared):
+        of = dict(zip((id(obj) for obj in ordered), prepared, strict=True))
+        inventory = await self._run_hooks(
+            target,
+            HookPhase.PRE,
+            event,
+            [(hook, of[id(hook.obj)]) for hook in plan.pre_hooks],
+            existing,
+        )
+        for obj in plan.resources:
+            item = of[id(obj)]
             owned = existing.get(item.ref.identity()) is not None
             await self._apply_body(item.resource, item.ref, item.obj, force=owned)
             inventory.append(item.ref)
+        inventory += await self._run_hooks(
+            target,
+            HookPhase.POST,
+            event,
+            [(hook, of[id(hook.obj)]) for hook in plan.post_hooks],
+            existing,
+        )
         return inventory
+
+    # -- hooks --------------------------------------------------------------------------
+
+    async def _run_hooks(
+        self,
+        target: DeployTarget,
+        phase: HookPhase,
+        event: ReleaseEvent,
+        hooks: list[tuple[Hook, _Prepared]],
+        existing: dict[tuple[str, str, str, str], dict[str, Any]],
+    ) -> list[ObjectRef]:
+        """Run one phase's hooks in order; returns the refs of those that stay."""
+        for hook, item in hooks:
+            what = f"{hook.event_name(phase, event)} hook {item.ref.describe()}"
+            try:
+                async with asyncio.timeout(self._hook_timeout):
+                    await self._run_hook(target, hook, item, existing, what)
+            except TimeoutError:
+                raise HookFailed(
+                    f"{what} did not finish within {self._hook_timeout:g}s", ref=item.ref
+                ) from None
+        for hook, item in reversed(hooks):
+            if DeletePolicy.HOOK_SUCCEEDED in hook.delete_policies:
+                await self._delete_owned(
+                    self._path(item), item.ref, target.environment_id, what="delete"
+                )
+        return [
+            item.ref
+            for hook, item in hooks
+            if DeletePolicy.HOOK_SUCCEEDED not in hook.delete_policies
+        ]
+
+    async def _run_hook(
+        self,
+        target: DeployTarget,
+        hook: Hook,
+        item: _Prepared,
+        existing: dict[tuple[str, str, str, str], dict[str, Any]],
+        what: str,
+    ) -> None:
+        path = self._path(item)
+        owned = existing.get(item.ref.identity()) is not None
+        if owned and DeletePolicy.BEFORE_HOOK_CREATION in hook.delete_policies:
+            if await self._delete_owned(path, item.ref, target.environment_id, what="delete"):
+                await self._poll(item.ref, path, lambda live: True if live is None else None)
+            owned = False
+        applied = await self._apply_body(item.resource, item.ref, item.obj, force=owned)
+        uid = (applied.get("metadata") or {}).get("uid")
+        failure = await self._poll(item.ref, path, lambda live: _hook_outcome(live, uid))
+        if failure:
+            if DeletePolicy.HOOK_FAILED in hook.delete_policies:
+                await self._delete_owned(path, item.ref, target.environment_id, what="delete")
+            raise HookFailed(f"{what} failed: {failure}", ref=item.ref)
+
+    async def _poll(
+        self, ref: ObjectRef, path: str, outcome: Callable[[dict[str, Any] | None], _T | None]
+    ) -> _T:
+        """Read `path` until `outcome` of the live object (None when absent) is not None,
+        backing off from ``poll_initial`` to ``poll_max``; the caller bounds the time."""
+        delay = self._poll_initial
+        while True:
+            result = outcome(await self._read(ref, path))
+            if result is not None:
+                return result
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self._poll_max)
+
+    @staticmethod
+    def _path(item: _Prepared) -> str:
+        return object_path(item.resource, item.ref.namespace or None, item.ref.name)
 
     async def cluster_scoped_refusals(self, objects: list[dict[str, Any]]) -> list[ObjectRef]:
         """The objects of a render that `apply_environment` would refuse as cluster-scoped,
@@ -195,7 +325,7 @@ class Deployer:
         cluster does not serve) are not listed: the apply reports those itself. Raises
         `ClusterError` when discovery fails."""
         refused: list[ObjectRef] = []
-        for obj in objects:
+        for obj in ever_applied(objects):
             try:
                 ref = ObjectRef.from_object(obj)
                 resource = await self._client.resource_for(ref.api_version, ref.kind)
@@ -427,11 +557,39 @@ class Deployer:
                 logger.info("environment %s: deleted %s", environment_id, ref.describe())
 
 
-def _in_apply_order(prepared: list[_Prepared]) -> list[_Prepared]:
-    """The prepared objects in apply order."""
-    order = in_apply_order([item.obj for item in prepared])
-    by_id = {id(item.obj): item for item in prepared}
-    return [by_id[id(obj)] for obj in order]
+def _hook_outcome(live: dict[str, Any] | None, uid: str | None) -> str | None:
+    """None while the hook applied with `uid` runs; "" once it succeeded (or is gone, or
+    was replaced, as Helm counts a deleted hook); else why it failed."""
+    if live is None or (uid and (live.get("metadata") or {}).get("uid") != uid):
+        return ""
+    kind = live.get("kind")
+    status = live.get("status") or {}
+    if kind == "Job":
+        conditions = [c for c in status.get("conditions") or [] if isinstance(c, dict)]
+        for condition in conditions:
+            if condition.get("status") != "True":
+                continue
+            if condition.get("type") == "Complete":
+                return ""
+            if condition.get("type") == "Failed":
+                detail = ": ".join(
+                    str(part)
+                    for part in (condition.get("reason"), condition.get("message"))
+                    if part
+                )
+                return detail or "the Job failed"
+        return None
+    if kind == "Pod":
+        phase = status.get("phase")
+        if phase == "Succeeded":
+            return ""
+        if phase == "Failed":
+            detail = ": ".join(
+                str(part) for part in (status.get("reason"), status.get("message")) if part
+            )
+            return detail or "the Pod failed"
+        return None
+    return ""
 
 
 def _refuse_duplicates(prepared: list[_Prepared]) -> None:

@@ -1,9 +1,11 @@
 """Executing one environment's pending operation (the `OperationRunner`'s executor).
 
 - ``create`` / ``rebuild``: render the chart with Helm (release name = environment name,
-  namespace ``env-<id>``), apply the objects with server-side apply, prune what the
-  previous inventory had and the new render dropped, then record the inventory of that
-  revision and ``applied_revision`` (the rebuild barrier opens only then). Nothing leaves
+  namespace ``env-<id>``), apply the objects with server-side apply as Helm installs (a
+  create) or upgrades (a rebuild) them, hooks in their phases (waiting for hook Jobs, each
+  bounded by HOOK_TIMEOUT; `catalyst.cluster.hooks`), prune what the previous inventory had
+  and the new render dropped, then record the inventory of that revision and
+  ``applied_revision`` (the rebuild barrier opens only then). Nothing leaves
   the environment's namespace (`catalyst.cluster.deployer`): a render with cluster-scoped
   objects of kinds the operator did not allow, or with objects that exist already without
   the environment's labels, fails the environment with a reason naming every such object,
@@ -12,10 +14,11 @@
   wait until the namespace is gone (at most DELETE_TIMEOUT), then soft-delete the row (the
   API answers 404 from then on).
 
-Failure handling: a render error or a refusal by the cluster (`ChartRenderError`,
-`DeployError`, an unknown chart) is the environment's fault — it is stored as status
-``failed``/ApplyFailed through the domain's state machine (a creation failure gets the 3-day
-expiry) and the operation is finished. A cluster that cannot be reached (connection errors,
+Failure handling: a render error, a refusal by the cluster or a failed or timed-out hook
+(`ChartRenderError`, `DeployError`, `HookFailed`, an unknown chart) is the environment's
+fault — it is stored as status ``failed``/ApplyFailed (the message names the hook and why)
+through the domain's state machine (a creation failure gets the 3-day expiry) and the
+operation is finished. A cluster that cannot be reached (connection errors,
 5xx, 429 after retries) or a namespace deletion that times out is not: the exception goes
 to the runner, which logs it and retries later, and the operation stays pending.
 
@@ -39,6 +42,7 @@ from catalyst.cluster import (
     Deployer,
     DeployError,
     DeployTarget,
+    ReleaseEvent,
 )
 from catalyst.domain import StatusThresholds, apply_failed
 from catalyst.domain.model import Operation
@@ -138,7 +142,8 @@ class EnvironmentOperations:
                 revision=revision,
                 namespace=record.namespace,
             )
-            applied = await self._deployer.apply_environment(target, objects)
+            event = ReleaseEvent.INSTALL if operation is Operation.CREATE else ReleaseEvent.UPGRADE
+            applied = await self._deployer.apply_environment(target, objects, event=event)
         except DeployError as exc:
             if _is_transient(exc):
                 raise

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from catalyst.charts import ChartCatalogue, ChartRenderError, bundled_charts_dir
-from catalyst.cluster import DeployError, DeployTarget, EnvironmentSnapshot
+from catalyst.cluster import DeployError, DeployTarget, EnvironmentSnapshot, ReleaseEvent
 from catalyst.domain import StatusThresholds
 from catalyst.domain.model import ObjectRef
 from catalyst.service.caller import Caller
@@ -74,7 +74,11 @@ class FakeDeployer:
     started: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def apply_environment(
-        self, target: DeployTarget, objects: list[dict[str, Any]]
+        self,
+        target: DeployTarget,
+        objects: list[dict[str, Any]],
+        *,
+        event: ReleaseEvent = ReleaseEvent.INSTALL,
     ) -> list[ObjectRef]:
         self.active += 1
         self.max_active = max(self.max_active, self.active)

@@ -7,6 +7,11 @@ is that server, so tests write ``await kube_api.get("/api/v1/namespaces")``.
 ``realkube`` (session) is a started realkube: a real kube-apiserver, etcd, controller
 manager, scheduler and kwok nodes (``make kube`` builds them), with Catalyst's embedded
 kubesim rules; ``realkube_namespace`` is a fresh namespace on it per test.
+
+``kube_cluster`` is either of them as a `tests.clusters.KubeCluster`: kubesim unless the test
+is parametrized over both with `tests.clusters.BOTH_CLUSTERS` (markers ``kubesim`` and
+``realkube`` select a side). ``catalyst_cluster`` is the same for a Catalyst under test,
+which on the kubesim side runs its own embedded kubesim.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import aiohttp
 import pytest
 
 from kubesim.server import KubeSim
+from tests.clusters import REALKUBE, KubeCluster, make_kube_cluster, make_realkube_cluster
 from tests.realkube.harness import RealKubeThread
 
 
@@ -63,3 +69,29 @@ def realkube_namespace(realkube: RealKubeThread, request: pytest.FixtureRequest)
         yield name
     finally:
         realkube.delete_namespace(name)
+
+
+@pytest.fixture
+def kube_cluster(request: pytest.FixtureRequest) -> Iterator[KubeCluster]:
+    """kubesim, or realkube when parametrized so (`tests.clusters.BOTH_CLUSTERS`); on
+    realkube what the test made there is deleted afterwards."""
+    cluster = make_kube_cluster(request)
+    try:
+        yield cluster
+    finally:
+        cluster.clean_up()
+
+
+@pytest.fixture
+def catalyst_cluster(request: pytest.FixtureRequest) -> Iterator[KubeCluster | None]:
+    """The cluster for a Catalyst under test: None (its own embedded kubesim) unless
+    parametrized with `tests.clusters.BOTH_CLUSTERS_FOR_CATALYST`, then realkube on that
+    side (what the test made there is deleted afterwards)."""
+    if getattr(request, "param", None) != REALKUBE:
+        yield None
+        return
+    cluster = make_realkube_cluster(request)
+    try:
+        yield cluster
+    finally:
+        cluster.clean_up()

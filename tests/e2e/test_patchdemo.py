@@ -1,5 +1,7 @@
-"""Patchdemo's whole conversation with Catalyst, against ``catalyst serve`` on its embedded
-default (SQLite + kubesim + bundled charts) running as a real subprocess.
+"""Patchdemo's whole conversation with Catalyst, against ``catalyst serve`` running as a real
+subprocess on SQLite and the bundled charts: on both clusters (`tests.clusters`), its
+embedded kubesim, and the session's realkube (``CATALYST_KUBECONFIG``, the Lease in a
+namespace of the test's own, environment ids no other test uses).
 
 Token via the CLI → chart defaults → create (the contract's example body) → follow the
 install log over SSE until the job ends → poll ``?latestStatus=1`` until running → find it in
@@ -20,6 +22,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from catalyst.store.database import Database, sqlite_url_for
+from tests.clusters import BOTH_CLUSTERS_FOR_CATALYST, KubeCluster, start_environment_ids_at
 from tests.patchdemo import PATCHDEMO_REQUEST
 
 pytestmark = pytest.mark.slow
@@ -36,15 +40,31 @@ def cli(*args: str) -> list[str]:
 
 
 @pytest.fixture
-def environment(tmp_path: Path) -> dict[str, str]:
+async def environment(tmp_path: Path, catalyst_cluster: KubeCluster | None) -> dict[str, str]:
     env = dict(os.environ)
     for key in [k for k in env if k.startswith("CATALYST_")]:
         del env[key]
+    data_dir = tmp_path / "data"
     env.update(
-        CATALYST_DATA_DIR=str(tmp_path / "data"),
+        CATALYST_DATA_DIR=str(data_dir),
         CATALYST_SSE_HEARTBEAT_SECONDS="1",
         CATALYST_LOG_LEVEL="INFO",
     )
+    if catalyst_cluster is not None:
+        env.update(
+            CATALYST_KUBECONFIG=str(catalyst_cluster.kubeconfig_path),
+            CATALYST_LEASE_NAMESPACE=await catalyst_cluster.new_namespace("lease"),
+        )
+        first_id = catalyst_cluster.environment_id_block()
+        assert first_id is not None
+        # The database catalyst serve will open (DATA_DIR/catalyst.db), ids set aside.
+        data_dir.mkdir(parents=True)
+        database = Database(sqlite_url_for(data_dir))
+        await database.connect()
+        try:
+            await start_environment_ids_at(database, first_id)
+        finally:
+            await database.close()
     return env
 
 
@@ -121,6 +141,7 @@ async def follow_install_log(client: httpx.AsyncClient, env_id: int) -> list[str
     return lines
 
 
+@BOTH_CLUSTERS_FOR_CATALYST
 async def test_patchdemo_conversation(environment: dict[str, str], server: str) -> None:
     token = await create_token(environment)
     headers = {"Authorization": f"ApiToken {token}"}

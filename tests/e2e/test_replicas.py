@@ -1,4 +1,6 @@
-"""Several ``catalyst serve`` replicas on one PostgreSQL database and one external kubesim.
+"""Several ``catalyst serve`` replicas on one PostgreSQL database and one cluster: on both
+clusters (`tests.clusters`), an external ``kubesim serve`` and the session's realkube (a real
+``coordination.k8s.io`` Lease, in a namespace of the test's own); two and three replicas.
 
 Issue 4, item 5, with real processes: every replica serves the API; exactly one holds the
 Lease and only that one runs the watcher (``catalyst_informer_synced`` is 1 on it alone);
@@ -13,11 +15,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
+from catalyst.store.database import Database
 from tests.catalyst.conftest import ServerDatabases, empty_database, run_in_thread
 from tests.catalyst.conftest import server_databases as server_databases
 from tests.catalyst.watcher_faults.helpers import (
@@ -26,16 +30,17 @@ from tests.catalyst.watcher_faults.helpers import (
     eventually,
     informers_synced,
     lease_holder,
+    lease_path,
     listed,
     make_pods_crash,
     wait_for_status,
 )
 from tests.catalyst.watcher_faults.processes import (
     CatalystReplicas,
-    KubesimProcess,
     create_admin_token,
     kubesim_process,
 )
+from tests.clusters import BOTH_CLUSTERS_FOR_CATALYST, KubeCluster, start_environment_ids_at
 
 pytestmark = pytest.mark.slow
 
@@ -57,26 +62,63 @@ def shared_database_url(server_databases: ServerDatabases) -> str:
     return url
 
 
+@dataclass
+class Cluster:
+    kubeconfig: Path
+    lease_path: str
+    settings: dict[str, object]
+    client: httpx.AsyncClient
+
+
 @pytest.fixture
-async def kubesim(tmp_path: Path) -> AsyncIterator[KubesimProcess]:
-    async with kubesim_process(tmp_path / "kubesim") as running:
-        yield running
+async def cluster(
+    tmp_path: Path, catalyst_cluster: KubeCluster | None, shared_database_url: str
+) -> AsyncIterator[Cluster]:
+    """An external ``kubesim serve``, or realkube with the Lease in a namespace of this
+    test's own and the database's environment ids set aside for it."""
+    if catalyst_cluster is None:
+        async with (
+            kubesim_process(tmp_path / "kubesim") as sim,
+            httpx.AsyncClient(base_url=sim.url, timeout=10) as client,
+        ):
+            yield Cluster(sim.kubeconfig, lease_path(), {}, client)
+        return
+    namespace = await catalyst_cluster.new_namespace("lease")
+    first_id = catalyst_cluster.environment_id_block()
+    assert first_id is not None
+    database = Database(shared_database_url)
+    await database.connect()
+    try:
+        await start_environment_ids_at(database, first_id)
+    finally:
+        await database.close()
+    async with catalyst_cluster.httpx_client(timeout=10) as client:
+        yield Cluster(
+            catalyst_cluster.kubeconfig_path,
+            lease_path(namespace),
+            {"lease_namespace": namespace},
+            client,
+        )
 
 
+@BOTH_CLUSTERS_FOR_CATALYST
+@pytest.mark.parametrize("count", [2, 3], ids=["2-replicas", "3-replicas"])
 async def test_one_leader_watches_and_a_survivor_takes_over_within_15_seconds(
-    tmp_path: Path, shared_database_url: str, kubesim: KubesimProcess
+    tmp_path: Path, shared_database_url: str, cluster: Cluster, count: int
 ) -> None:
+    names = REPLICAS[:count]
     token = await create_admin_token(shared_database_url)
     replicas = CatalystReplicas(
         tmp_path / "catalyst",
         database_url=shared_database_url,
-        kubeconfig=kubesim.kubeconfig,
+        kubeconfig=cluster.kubeconfig,
         **REPLICA_SETTINGS,
+        **cluster.settings,
     )
+    kube = cluster.client
     async with AsyncExitStack() as stack:
-        kube = await stack.enter_async_context(httpx.AsyncClient(base_url=kubesim.url, timeout=10))
         stack.push_async_callback(replicas.stop_all)
-        started = await asyncio.gather(*(replicas.start(name) for name in REPLICAS))
+        started = await asyncio.gather(*(replicas.start(name) for name in names))
         by_id = {replica.instance_id: replica for replica in started}
         apis: dict[str, httpx.AsyncClient] = {}
         for replica in started:
@@ -96,9 +138,9 @@ async def test_one_leader_watches_and_a_survivor_takes_over_within_15_seconds(
         holder: list[str] = []
 
         async def elected() -> bool:
-            current = await lease_holder(kube)
+            current = await lease_holder(kube, cluster.lease_path)
             holder[:] = [current] if current else []
-            return current in REPLICAS
+            return current in names
 
         await eventually(elected, "a replica to hold the Lease")
         leader = holder[0]
@@ -108,7 +150,7 @@ async def test_one_leader_watches_and_a_survivor_takes_over_within_15_seconds(
                 assert not await any_informer_synced(api), f"{name} runs informers"
 
         # Statuses arrive through the leader, whoever served the create.
-        follower = next(name for name in REPLICAS if name != leader)
+        follower = next(name for name in names if name != leader)
         env_id = await create_environment(apis[follower], "replicated")
         for api in apis.values():
             await wait_for_status(api, env_id, "running")
@@ -116,17 +158,17 @@ async def test_one_leader_watches_and_a_survivor_takes_over_within_15_seconds(
         # The leader dies without releasing the Lease.
         await by_id[leader].kill()
         killed_at = asyncio.get_running_loop().time()
-        survivors = [name for name in REPLICAS if name != leader]
+        survivors = [name for name in names if name != leader]
 
         async def taken_over() -> bool:
-            return await lease_holder(kube) in survivors
+            return await lease_holder(kube, cluster.lease_path) in survivors
 
         await eventually(taken_over, "a survivor to take the Lease", within=60.0)
         takeover = asyncio.get_running_loop().time() - killed_at
         print(f"leader takeover after SIGKILL: {takeover:.2f}s")
         assert takeover <= TAKEOVER_LIMIT, f"takeover took {takeover:.1f}s"
 
-        new_leader = await lease_holder(kube)
+        new_leader = await lease_holder(kube, cluster.lease_path)
         assert new_leader in survivors
         await eventually(
             lambda: informers_synced(apis[new_leader]), f"{new_leader}'s informers to sync"

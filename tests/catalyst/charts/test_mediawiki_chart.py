@@ -117,6 +117,29 @@ async def test_database_password_is_stable_across_renders(
     assert one(first, "Job")["metadata"]["name"] != one(second, "Job")["metadata"]["name"]
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"podAnnotations": {"sim.kubesim.io/fail": "CrashLoopBackOff"}},
+        {"podLabels": {"example.org/team": "qa"}},
+        {"resources": {"requests": {"cpu": "100m"}}},
+        {"gerrit": {"url": "https://gerrit.example.org/r"}},
+        {"database": {"user": "wiki"}},
+    ],
+    ids=["podAnnotations", "podLabels", "resources", "gerrit", "database-user"],
+)
+async def test_any_change_of_the_install_pod_template_gets_a_new_job(
+    sdk_renderer, mediawiki_chart, patchdemo_values, change
+):
+    # A real API server refuses a changed pod template of an existing Job ("field is
+    # immutable"), so a rebuild that changes anything the template reads needs a new name.
+    first = one(await render(sdk_renderer, mediawiki_chart, patchdemo_values), "Job")
+    patchdemo_values.update(change)
+    second = one(await render(sdk_renderer, mediawiki_chart, patchdemo_values), "Job")
+    assert first["spec"]["template"] != second["spec"]["template"]
+    assert first["metadata"]["name"] != second["metadata"]["name"]
+
+
 async def test_older_name_keyed_maps_merge_with_the_defaults(sdk_renderer, mediawiki_chart):
     values = {
         "mediawikiCore": {"branch": "REL1_43", "password": "hunter2hunter2"},

@@ -1,25 +1,23 @@
-"""Fixtures for cluster-adapter tests that run against a real kubesim over HTTP.
+"""Fixtures for cluster-adapter tests that run against a real API server over HTTP.
 
-``kubesim`` (a started ``kubesim.server.KubeSim``) comes from ``tests/conftest.py``.
+``kube_cluster`` (``tests/conftest.py``) is a started kubesim, or the session's realkube in
+modules parametrized with `tests.clusters.BOTH_CLUSTERS`; ``kubesim`` is that same kubesim.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 
 from catalyst.cluster.client import ClusterClient
 from catalyst.cluster.deployer import Deployer
-
-_environment_ids = itertools.count(1000)
+from tests.clusters import KubeCluster
 
 
 @pytest.fixture
-async def cluster(kubesim: Any) -> AsyncIterator[ClusterClient]:
-    async with await ClusterClient.from_kubeconfig(kubesim.kubeconfig_path) as client:
+async def cluster(kube_cluster: KubeCluster) -> AsyncIterator[ClusterClient]:
+    async with await ClusterClient.from_kubeconfig(kube_cluster.kubeconfig_path) as client:
         yield client
 
 
@@ -29,6 +27,7 @@ def deployer(cluster: ClusterClient) -> Deployer:
 
 
 @pytest.fixture
-def environment_id() -> int:
-    """A fresh environment id (and so namespace) per test."""
-    return next(_environment_ids)
+def environment_id(kube_cluster: KubeCluster) -> int:
+    """A fresh environment id (and so namespace ``env-<id>``) per test, unique in the
+    session (realkube is shared); its namespace is deleted after the test on realkube."""
+    return kube_cluster.environment_id()

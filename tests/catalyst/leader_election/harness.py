@@ -22,6 +22,11 @@ LEASE = "catalyst-leader"
 LEASE_PATH = f"/apis/coordination.k8s.io/v1/namespaces/{NAMESPACE}/leases/{LEASE}"
 LEASES_PATH = f"/apis/coordination.k8s.io/v1/namespaces/{NAMESPACE}/leases"
 
+
+def leases_path(namespace: str = NAMESPACE) -> str:
+    return f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases"
+
+
 # Small but safe timings: lease 2 s, renew deadline 1.5 s, retry 0.3 s.
 LEASE_DURATION = 2.0
 RENEW_DEADLINE = 1.5
@@ -92,7 +97,9 @@ class Candidate:
         return cancelled_at
 
 
-def make_candidate(client: ClusterClient, identity: str, **options: Any) -> Candidate:
+def make_candidate(
+    client: ClusterClient, identity: str, *, namespace: str = NAMESPACE, **options: Any
+) -> Candidate:
     timing: dict[str, Any] = {
         "lease_duration": LEASE_DURATION,
         "renew_deadline": RENEW_DEADLINE,
@@ -100,7 +107,7 @@ def make_candidate(client: ClusterClient, identity: str, **options: Any) -> Cand
     }
     timing.update(options)
     fail_first_terms = timing.pop("fail_first_terms", 0)
-    elector = LeaderElector(client, namespace=NAMESPACE, name=LEASE, identity=identity, **timing)
+    elector = LeaderElector(client, namespace=namespace, name=LEASE, identity=identity, **timing)
     return Candidate(elector, fail_first_terms=fail_first_terms)
 
 
@@ -115,8 +122,8 @@ async def eventually(predicate: Callable[[], bool], within: float, what: str) ->
         await asyncio.sleep(0.01)
 
 
-async def read_lease_spec(client: ClusterClient) -> dict[str, Any]:
-    lease = await client.request("GET", LEASE_PATH)
+async def read_lease_spec(client: ClusterClient, namespace: str = NAMESPACE) -> dict[str, Any]:
+    lease = await client.request("GET", f"{leases_path(namespace)}/{LEASE}")
     spec = lease["spec"]
     assert isinstance(spec, dict)
     return spec

@@ -1,4 +1,7 @@
-"""LeaderElector against a real API server (kubesim over HTTP), with small timings.
+"""LeaderElector against a real API server, with small timings: on both clusters (kubesim
+and realkube's ``coordination.k8s.io`` Leases, `tests.clusters`), each test with its Lease in
+a namespace of its own. Two and three candidates; a dead holder replaced after the lease
+duration. A leader cut off from the server (a TCP relay, `tests.tcp_proxy`) steps down in time.
 
 Timings: lease 2 s, renew deadline 1.5 s, retry 0.3 s (see ``harness``). Every wait is
 bounded; the bounds follow from those timings plus :data:`harness.SLACK`.
@@ -11,25 +14,25 @@ import itertools
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
-import aiohttp
 import pytest
 
 from catalyst.cluster.client import ClusterClient
 from catalyst.cluster.leader_election import JITTER_FACTOR, LeaderElector
-from kubesim.server import KubeSim
+from tests.clusters import BOTH_CLUSTERS, KubeCluster
+from tests.tcp_proxy import TcpProxy, kubeconfig_via
 
 from .harness import (
     LEASE,
     LEASE_DURATION,
-    LEASES_PATH,
-    NAMESPACE,
     RENEW_DEADLINE,
     RETRY_PERIOD,
     SLACK,
     Candidate,
     assert_no_overlap,
     eventually,
+    leases_path,
     make_candidate,
     read_lease_spec,
 )
@@ -40,12 +43,25 @@ MAX_CANDIDATE_WAIT = RETRY_PERIOD * (1 + JITTER_FACTOR)
 ClientFactory = Callable[[], Awaitable[ClusterClient]]
 
 
+class Candidates(list[Candidate]):
+    """The candidates a test started, and the namespace of their Lease."""
+
+    def __init__(self, namespace: str) -> None:
+        super().__init__()
+        self.namespace = namespace
+
+
 @pytest.fixture
-async def new_client(kubesim: KubeSim) -> AsyncIterator[ClientFactory]:
-    """Makes ClusterClients for kubesim (one per candidate); closes them all afterwards."""
+async def ns(kube_cluster: KubeCluster) -> str:
+    """The namespace of this test's Lease."""
+    return await kube_cluster.new_namespace("lease")
+
+
+@pytest.fixture
+async def new_client(kube_cluster: KubeCluster) -> AsyncIterator[ClientFactory]:
+    """Makes ClusterClients for the cluster (one per candidate); closes them all afterwards."""
     clients: list[ClusterClient] = []
-    path = kubesim.kubeconfig_path
-    assert path is not None
+    path = kube_cluster.kubeconfig_path
 
     async def make() -> ClusterClient:
         client = await ClusterClient.from_kubeconfig(path, qps=0)
@@ -58,9 +74,9 @@ async def new_client(kubesim: KubeSim) -> AsyncIterator[ClientFactory]:
 
 
 @pytest.fixture
-async def candidates() -> AsyncIterator[list[Candidate]]:
+async def candidates(ns: str) -> AsyncIterator[Candidates]:
     """Candidates a test started; any still running are stopped at the end."""
-    started: list[Candidate] = []
+    started = Candidates(ns)
     yield started
     for candidate in started:
         if candidate.task is not None and not candidate.task.done():
@@ -68,16 +84,19 @@ async def candidates() -> AsyncIterator[list[Candidate]]:
 
 
 async def start(
-    candidates: list[Candidate], new_client: ClientFactory, identity: str, **options: object
+    candidates: Candidates, new_client: ClientFactory, identity: str, **options: object
 ) -> Candidate:
-    candidate = make_candidate(await new_client(), identity, **options)
+    candidate = make_candidate(
+        await new_client(), identity, namespace=candidates.namespace, **options
+    )
     candidates.append(candidate)
     candidate.start()
     return candidate
 
 
+@BOTH_CLUSTERS
 async def test_one_candidate_creates_the_lease_and_renews_it(
-    new_client: ClientFactory, candidates: list[Candidate]
+    new_client: ClientFactory, candidates: Candidates, ns: str
 ) -> None:
     a = await start(candidates, new_client, "a")
     await eventually(lambda: a.leading, SLACK, "a to lead")
@@ -85,7 +104,7 @@ async def test_one_candidate_creates_the_lease_and_renews_it(
     assert a.elector.leader_identity == "a"
 
     reader = await new_client()
-    first = await read_lease_spec(reader)
+    first = await read_lease_spec(reader, ns)
     assert first["holderIdentity"] == "a"
     assert first["leaseDurationSeconds"] == 2
     assert first["leaseTransitions"] == 0
@@ -97,7 +116,7 @@ async def test_one_candidate_creates_the_lease_and_renews_it(
     while len(renewals) < 3:  # two renewals after the acquisition
         assert time.monotonic() < deadline, "renewTime did not advance"
         await asyncio.sleep(RETRY_PERIOD / 3)
-        spec = await read_lease_spec(reader)
+        spec = await read_lease_spec(reader, ns)
         if spec["renewTime"] != renewals[-1]:
             renewals.append(spec["renewTime"])
         # A renewal keeps the term's acquireTime and is no transition.
@@ -109,8 +128,9 @@ async def test_one_candidate_creates_the_lease_and_renews_it(
     assert a.terms[0].ended is None
 
 
+@BOTH_CLUSTERS
 async def test_clean_shutdown_releases_and_the_other_takes_over_at_once(
-    new_client: ClientFactory, candidates: list[Candidate]
+    new_client: ClientFactory, candidates: Candidates, ns: str
 ) -> None:
     # A long lease, so a takeover that had to wait it out would be obvious.
     timing = {"lease_duration": 10.0, "renew_deadline": 8.0}
@@ -127,27 +147,29 @@ async def test_clean_shutdown_releases_and_the_other_takes_over_at_once(
     assert taken_at - stopped_at < MAX_CANDIDATE_WAIT + SLACK < 10.0
     assert_no_overlap(a, b)
 
-    spec = await read_lease_spec(await new_client())
+    spec = await read_lease_spec(await new_client(), ns)
     assert spec["holderIdentity"] == "b"
     assert spec["leaseTransitions"] == 1
     assert spec["leaseDurationSeconds"] == 10
 
 
+@BOTH_CLUSTERS
 async def test_release_clears_the_holder(
-    new_client: ClientFactory, candidates: list[Candidate]
+    new_client: ClientFactory, candidates: Candidates, ns: str
 ) -> None:
     a = await start(candidates, new_client, "a")
     await eventually(lambda: a.leading, SLACK, "a to lead")
     await a.stop()
     assert not a.elector.is_leader
-    spec = await read_lease_spec(await new_client())
+    spec = await read_lease_spec(await new_client(), ns)
     assert spec["holderIdentity"] == ""
     assert spec["leaseDurationSeconds"] == 1
     assert spec["leaseTransitions"] == 0
 
 
+@BOTH_CLUSTERS
 async def test_a_dead_leader_is_replaced_only_after_the_lease_duration(
-    new_client: ClientFactory, candidates: list[Candidate]
+    new_client: ClientFactory, candidates: Candidates, ns: str
 ) -> None:
     a = await start(candidates, new_client, "a", release_on_cancel=False)
     await eventually(lambda: a.leading, SLACK, "a to lead")
@@ -161,7 +183,7 @@ async def test_a_dead_leader_is_replaced_only_after_the_lease_duration(
     )
 
     died_at = await a.stop()  # no release: the lease still names a
-    spec = await read_lease_spec(await new_client())
+    spec = await read_lease_spec(await new_client(), ns)
     assert spec["holderIdentity"] == "a"
 
     taken_at = await eventually(
@@ -176,13 +198,14 @@ async def test_a_dead_leader_is_replaced_only_after_the_lease_duration(
     )
     assert not other.terms
     assert_no_overlap(a, b, c)
-    spec = await read_lease_spec(await new_client())
+    spec = await read_lease_spec(await new_client(), ns)
     assert spec["holderIdentity"] == successor.identity
     assert spec["leaseTransitions"] == 1
 
 
+@BOTH_CLUSTERS
 async def test_two_candidates_never_lead_at_once_and_transitions_count_holder_changes(
-    new_client: ClientFactory, candidates: list[Candidate]
+    new_client: ClientFactory, candidates: Candidates, ns: str
 ) -> None:
     both_led = False
 
@@ -218,55 +241,71 @@ async def test_two_candidates_never_lead_at_once_and_transitions_count_holder_ch
     assert_no_overlap(a, b)
     assert all(x != y for x, y in itertools.pairwise(holders))
     assert len(a.terms) + len(b.terms) == 4
-    spec = await read_lease_spec(await new_client())
+    spec = await read_lease_spec(await new_client(), ns)
     assert spec["holderIdentity"] == holders[-1]
     assert spec["leaseTransitions"] == 3
 
 
+@BOTH_CLUSTERS
 async def test_a_leader_that_cannot_reach_the_api_steps_down_within_the_renew_deadline(
-    new_client: ClientFactory, candidates: list[Candidate], kube_api: aiohttp.ClientSession
+    kube_cluster: KubeCluster,
+    new_client: ClientFactory,
+    candidates: Candidates,
+    ns: str,
+    tmp_path: Path,
 ) -> None:
-    a = await start(candidates, new_client, "a")
-    await eventually(lambda: a.leading, SLACK, "a to lead")
-    await eventually(lambda: a.terms[0].started < time.monotonic() - 0.5, SLACK, "a settled")
+    # a reaches the server through a TCP relay that the test cuts (every connection reset,
+    # new ones refused): the same on kubesim and on a real kube-apiserver.
+    async with TcpProxy(kube_cluster.url) as proxy:
+        kubeconfig = kubeconfig_via(proxy, kube_cluster.kubeconfig_path, tmp_path / "relayed")
+        async with await ClusterClient.from_kubeconfig(kubeconfig, qps=0) as relayed:
+            a = make_candidate(relayed, "a", namespace=ns)
+            candidates.append(a)
+            a.start()
+            await eventually(lambda: a.leading, SLACK, "a to lead")
+            await eventually(
+                lambda: a.terms[0].started < time.monotonic() - 0.5, SLACK, "a settled"
+            )
 
-    async with kube_api.post("/kubesim/pause") as response:
-        assert response.status == 200
-    paused_at = time.monotonic()
-    term = a.terms[0]
-    stepped_down_at = await eventually(
-        lambda: term.stopped_callback is not None, RENEW_DEADLINE + SLACK, "a to step down"
-    )
-    assert not a.elector.is_leader
-    assert term.cancelled
-    assert term.ended is not None
-    assert term.stopped_callback is not None
-    assert term.ended <= term.stopped_callback
-    # The deadline runs from the last renewal sent (at most one retry period before the
-    # pause), and a must have stopped before the lease could expire for anybody else.
-    assert stepped_down_at - paused_at <= RENEW_DEADLINE + 0.2
-    assert stepped_down_at - paused_at >= RENEW_DEADLINE - RETRY_PERIOD - 0.2
-    assert term.ended - paused_at < LEASE_DURATION - RETRY_PERIOD
+            proxy.cut()
+            cut_at = time.monotonic()
+            term = a.terms[0]
+            stepped_down_at = await eventually(
+                lambda: term.stopped_callback is not None, RENEW_DEADLINE + SLACK, "a to step down"
+            )
+            assert not a.elector.is_leader
+            assert term.cancelled
+            assert term.ended is not None
+            assert term.stopped_callback is not None
+            assert term.ended <= term.stopped_callback
+            # The deadline runs from the last renewal sent (at most one retry period before
+            # the cut), and a must have stopped before the lease could expire for anybody.
+            assert stepped_down_at - cut_at <= RENEW_DEADLINE + 0.2
+            assert stepped_down_at - cut_at >= RENEW_DEADLINE - RETRY_PERIOD - 0.2
+            assert term.ended - cut_at < LEASE_DURATION - RETRY_PERIOD
 
-    async with kube_api.post("/kubesim/resume") as response:
-        assert response.status == 200
-    # Still the recorded holder, a takes its own lease back: no transition.
-    await eventually(lambda: len(a.terms) == 2, MAX_CANDIDATE_WAIT + SLACK, "a to lead again")
-    spec = await read_lease_spec(await new_client())
-    assert spec["holderIdentity"] == "a"
-    assert spec["leaseTransitions"] == 0
-    assert_no_overlap(a)
+            proxy.restore()
+            # Still the recorded holder, a takes its own lease back: no transition.
+            await eventually(
+                lambda: len(a.terms) == 2, MAX_CANDIDATE_WAIT + SLACK, "a to lead again"
+            )
+            spec = await read_lease_spec(await new_client(), ns)
+            assert spec["holderIdentity"] == "a"
+            assert spec["leaseTransitions"] == 0
+            await a.stop()
+            assert_no_overlap(a)
 
 
+@BOTH_CLUSTERS
 async def test_a_leader_that_sees_another_holder_steps_down(
-    new_client: ClientFactory, candidates: list[Candidate]
+    new_client: ClientFactory, candidates: Candidates, ns: str
 ) -> None:
     a = await start(candidates, new_client, "a")
     await eventually(lambda: a.leading, SLACK, "a to lead")
     intruder = await new_client()
-    lease = await intruder.request("GET", f"{LEASES_PATH}/{LEASE}")
+    lease = await intruder.request("GET", f"{leases_path(ns)}/{LEASE}")
     lease["spec"] = {**lease["spec"], "holderIdentity": "intruder", "leaseDurationSeconds": 60}
-    await intruder.request("PUT", f"{LEASES_PATH}/{LEASE}", body=lease)
+    await intruder.request("PUT", f"{leases_path(ns)}/{LEASE}", body=lease)
 
     await eventually(
         lambda: a.terms[0].stopped_callback is not None, RETRY_PERIOD + SLACK, "a to step down"
@@ -276,8 +315,9 @@ async def test_a_leader_that_sees_another_holder_steps_down(
     assert a.elector.leader_identity == "intruder"
 
 
+@BOTH_CLUSTERS
 async def test_expiry_ignores_the_timestamps_in_the_record(
-    new_client: ClientFactory, candidates: list[Candidate]
+    new_client: ClientFactory, candidates: Candidates, ns: str
 ) -> None:
     # A lease whose holder "renewed" in 2000: by wall clocks it expired long ago, but a
     # candidate must still wait the holder's duration from its own first observation.
@@ -286,7 +326,7 @@ async def test_expiry_ignores_the_timestamps_in_the_record(
     body = {
         "apiVersion": "coordination.k8s.io/v1",
         "kind": "Lease",
-        "metadata": {"name": LEASE, "namespace": NAMESPACE},
+        "metadata": {"name": LEASE, "namespace": ns},
         "spec": {
             "holderIdentity": "ghost",
             "leaseDurationSeconds": 2,
@@ -295,19 +335,20 @@ async def test_expiry_ignores_the_timestamps_in_the_record(
             "leaseTransitions": 7,
         },
     }
-    await client.request("POST", LEASES_PATH, body=body)
+    await client.request("POST", leases_path(ns), body=body)
     started_at = time.monotonic()
     a = await start(candidates, new_client, "a")
     led_at = await eventually(lambda: a.leading, 2.0 + MAX_CANDIDATE_WAIT + SLACK, "a to lead")
     assert led_at - started_at >= 2.0
-    spec = await read_lease_spec(client)
+    spec = await read_lease_spec(client, ns)
     assert spec["holderIdentity"] == "a"
     assert spec["leaseTransitions"] == 8
     assert spec["acquireTime"] != stale
 
 
+@BOTH_CLUSTERS
 async def test_expiry_is_judged_by_the_injected_monotonic_clock(
-    new_client: ClientFactory, candidates: list[Candidate]
+    new_client: ClientFactory, candidates: Candidates, ns: str
 ) -> None:
     # The holder promised 100 s and renewed "now" by wall clock; only our clock moves on.
     client = await new_client()
@@ -315,23 +356,24 @@ async def test_expiry_is_judged_by_the_injected_monotonic_clock(
     body = {
         "apiVersion": "coordination.k8s.io/v1",
         "kind": "Lease",
-        "metadata": {"name": LEASE, "namespace": NAMESPACE},
+        "metadata": {"name": LEASE, "namespace": ns},
         "spec": {"holderIdentity": "ghost", "leaseDurationSeconds": 100, "renewTime": now},
     }
-    await client.request("POST", LEASES_PATH, body=body)
+    await client.request("POST", leases_path(ns), body=body)
     fake_now = 1000.0
     a = await start(candidates, new_client, "a", clock=lambda: fake_now)
     await eventually(lambda: a.elector.leader_identity == "ghost", SLACK, "a to observe ghost")
     assert not a.elector.is_leader
     fake_now += 101.0
     await eventually(lambda: a.leading, MAX_CANDIDATE_WAIT + SLACK, "a to lead")
-    spec = await read_lease_spec(client)
+    spec = await read_lease_spec(client, ns)
     assert spec["holderIdentity"] == "a"
     assert spec["leaseTransitions"] == 1
 
 
+@BOTH_CLUSTERS
 async def test_leader_work_that_fails_gives_the_lease_up_and_competes_again(
-    new_client: ClientFactory, candidates: list[Candidate]
+    new_client: ClientFactory, candidates: Candidates, ns: str
 ) -> None:
     a = await start(candidates, new_client, "a", fail_first_terms=1)
     await eventually(lambda: len(a.terms) == 2, 2 * MAX_CANDIDATE_WAIT + SLACK, "a second term")
@@ -341,16 +383,17 @@ async def test_leader_work_that_fails_gives_the_lease_up_and_competes_again(
     assert first.stopped_callback <= a.terms[1].started
     await eventually(lambda: a.leading, SLACK, "a to lead")
     # The failed term released the lease (holder ""), so taking it again is a transition.
-    spec = await read_lease_spec(await new_client())
+    spec = await read_lease_spec(await new_client(), ns)
     assert spec["holderIdentity"] == "a"
     assert spec["leaseTransitions"] == 1
 
 
-async def test_on_stopped_leading_is_optional(new_client: ClientFactory) -> None:
+@BOTH_CLUSTERS
+async def test_on_stopped_leading_is_optional(new_client: ClientFactory, ns: str) -> None:
     client = await new_client()
     elector = LeaderElector(
         client,
-        namespace=NAMESPACE,
+        namespace=ns,
         name=LEASE,
         identity="solo",
         lease_duration=LEASE_DURATION,
@@ -373,5 +416,5 @@ async def test_on_stopped_leading_is_optional(new_client: ClientFactory) -> None
     assert task.cancelled()
     assert not elector.is_leader
     assert elector.leader_identity is None  # it released the lease
-    spec = await read_lease_spec(client)
+    spec = await read_lease_spec(client, ns)
     assert spec["holderIdentity"] == ""

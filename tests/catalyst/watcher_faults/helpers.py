@@ -127,8 +127,13 @@ async def make_pods_fail(kube: httpx.AsyncClient, env_id: int, mode: str) -> Non
         await annotate_pod_template(kube, f"env-{env_id}", plural, {FAIL_ANNOTATION: mode})
 
 
-async def read_lease(kube: httpx.AsyncClient) -> dict[str, Any] | None:
-    response = await kube.get(LEASE_PATH)
+def lease_path(namespace: str = "default") -> str:
+    """The Lease Catalyst elects its leader with, in ``namespace`` (CATALYST_LEASE_NAMESPACE)."""
+    return f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases/catalyst-leader"
+
+
+async def read_lease(kube: httpx.AsyncClient, path: str = LEASE_PATH) -> dict[str, Any] | None:
+    response = await kube.get(path)
     if response.status_code == 404:
         return None
     assert response.status_code == 200, response.text
@@ -136,8 +141,8 @@ async def read_lease(kube: httpx.AsyncClient) -> dict[str, Any] | None:
     return lease
 
 
-async def lease_holder(kube: httpx.AsyncClient) -> str | None:
-    lease = await read_lease(kube)
+async def lease_holder(kube: httpx.AsyncClient, path: str = LEASE_PATH) -> str | None:
+    lease = await read_lease(kube, path)
     holder = ((lease or {}).get("spec") or {}).get("holderIdentity")
     return holder if isinstance(holder, str) and holder else None
 

@@ -8,6 +8,11 @@
   environment failed without an expiry, and the reaper deletes none of them, while a
   creation failure whose expiry passed in the same run is deleted (the positive control:
   it proves the reaper ran after the runtime failures existed).
+
+Each failure kind runs on both clusters (`tests.clusters.BOTH_CLUSTERS_FOR_CATALYST`): on
+realkube the statuses come from the real deployment, replicaset, statefulset and job
+controllers and kwok's pod stages. The cluster-wide failure stays on kubesim: it repeats
+the runtime case four times over and costs a minute on realkube for no new rule.
 """
 
 from __future__ import annotations
@@ -37,19 +42,26 @@ from tests.catalyst.watcher_faults.live_cluster import (
     pods,
     statuses_path,
 )
+from tests.clusters import BOTH_CLUSTERS_FOR_CATALYST
 
 EXPIRY = 3600.0
 CREATION_FAILURES: dict[str, tuple[str, dict[str, float]]] = {
     "image-pull": ("ImagePullBackOff", {"status_image_pull_timeout": 1.0}),
     "crash-loop": ("CrashLoopBackOff", {"status_crash_restarts": 1}),
+    "invalid-image": ("InvalidImageName", {}),
+    # On realkube the real scheduler reports PodScheduled=False/Unschedulable.
+    "unschedulable": ("Unschedulable", {"status_unschedulable_timeout": 1.0}),
     # Every pod exits 1; crash loops are given 50 restarts, so only the install Job's
-    # failure (restartPolicy Never, backoffLimit 0) can fail the environment.
+    # failure (restartPolicy Never, backoffLimit 1: two pods fail) can fail the environment.
     "install-job": ("ExitError", {"status_crash_restarts": 50}),
 }
 
 
 def failing(mode: str) -> dict[str, Any]:
-    return {"podAnnotations": {FAIL_ANNOTATION: mode}}
+    values: dict[str, Any] = {"podAnnotations": {FAIL_ANNOTATION: mode}}
+    if mode == "ExitError":
+        values["install"] = {"backoffLimit": 1}
+    return values
 
 
 async def assert_failed(
@@ -66,6 +78,7 @@ async def assert_failed(
     return {"listed": listed, "record": record}
 
 
+@BOTH_CLUSTERS_FOR_CATALYST
 @pytest.mark.parametrize(
     ("mode", "overrides"),
     [
@@ -86,6 +99,7 @@ async def test_a_creation_failure_expires(
         assert "Job/" in record.status_message, record.status_message
 
 
+@BOTH_CLUSTERS_FOR_CATALYST
 @pytest.mark.parametrize("overrides", [{"status_expiry": EXPIRY}])
 async def test_the_same_failure_after_running_is_runtime_and_never_expires(
     api: httpx.AsyncClient, kube: httpx.AsyncClient, database: Database
@@ -98,6 +112,7 @@ async def test_the_same_failure_after_running_is_runtime_and_never_expires(
     assert outcome["listed"]["expiresAt"] is None
 
 
+@BOTH_CLUSTERS_FOR_CATALYST
 @pytest.mark.parametrize("overrides", [{"status_expiry": EXPIRY}])
 async def test_a_failed_rebuild_of_one_that_ran_is_rebuild_and_never_expires(
     api: httpx.AsyncClient, database: Database
@@ -145,6 +160,7 @@ async def test_a_cluster_wide_failure_fails_everything_and_the_reaper_deletes_no
         assert all(change.source != "reaper" for change in changes), describe(changes)
 
 
+@BOTH_CLUSTERS_FOR_CATALYST
 @pytest.mark.parametrize("overrides", [{"status_expiry": EXPIRY}])
 async def test_a_crash_looping_environment_stays_failed_between_restarts(
     api: httpx.AsyncClient, kube: httpx.AsyncClient, database: Database

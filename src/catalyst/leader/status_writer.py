@@ -17,6 +17,10 @@ Guarantees:
   row keeps changing the outcome says ``contended`` and nothing of the observation is lost
   (the caller evaluates it again later).
 - An environment that no longer exists (deleted, or never seen) is ``gone`` and forgotten.
+- No row change goes unpolled: a version this writer read before `poll` saw it (its own
+  write was refused as stale, another writer having just recorded an inventory) is still
+  reported by the next poll as changed, with the inventories' kinds, so a kind that the
+  change brought gets its informer and the environment is evaluated again with it.
 """
 
 from __future__ import annotations
@@ -50,6 +54,10 @@ class WatchedStatusWriter:
         # the record as last read or written; valid while its version is the known one
         self._records: dict[int, EnvironmentRecord] = {}
         self._inventories: dict[int, tuple[int | None, Inventory]] = {}
+        self._unpolled: set[int] = set()
+        """Environments whose row changed in a version `poll` never saw (a write read it
+        first): reported by the next poll as changed, with the kinds read again, since
+        that version may have brought an inventory with new kinds."""
         self._polled = False
 
     async def poll(self) -> PolledChanges:
@@ -58,9 +66,10 @@ class WatchedStatusWriter:
         kinds of every live inventory (an inventory only changes with its row: the deployer
         records it before it moves ``applied_revision``)."""
         versions = await self._environments.list_live_versions()
+        unpolled, self._unpolled = self._unpolled, set()
         changed: list[int] = []
         for env_id, version in versions.items():
-            if self._known_versions.get(env_id) != version:
+            if self._known_versions.get(env_id) != version or env_id in unpolled:
                 self._known_versions[env_id] = version
                 changed.append(env_id)
         gone = [env_id for env_id in self._known_versions if env_id not in versions]
@@ -122,6 +131,9 @@ class WatchedStatusWriter:
             return cached
         record = await self._environments.get(env_id)
         if record is not None:
+            known = self._known_versions.get(env_id)
+            if known is not None and record.version != known:
+                self._unpolled.add(env_id)
             self._records[env_id] = record
         return record
 
@@ -135,6 +147,7 @@ class WatchedStatusWriter:
         return inventory
 
     def _forget(self, env_id: int) -> None:
+        self._unpolled.discard(env_id)
         self._known_versions.pop(env_id, None)
         self._records.pop(env_id, None)
         self._inventories.pop(env_id, None)

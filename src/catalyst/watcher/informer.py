@@ -154,7 +154,6 @@ class SharedInformer:
         self.reflector = Reflector(
             listwatch, self, transform=transform, clock=clock, **reflector_options
         )
-        metrics.INFORMER_SYNCED.labels(self.name).set(0)
 
     # -- configuration ----------------------------------------------------------------------
 
@@ -178,6 +177,9 @@ class SharedInformer:
         if self._started:
             return
         self._started = True
+        # The gauge exists while the informer runs: one that was built but never started,
+        # or has stopped, keeps no cache that could be complete.
+        metrics.INFORMER_SYNCED.labels(self.name).set(1 if self._synced.is_set() else 0)
         for registration in self._handlers:
             registration._start()
         self._tasks.append(
@@ -195,6 +197,10 @@ class SharedInformer:
         for registration in list(self._handlers):
             await registration._stop()
         self._started = False
+        try:
+            metrics.INFORMER_SYNCED.remove(self.name)
+        except KeyError:
+            pass  # never started
         if errors:
             raise errors[0]
 

@@ -137,6 +137,9 @@ class Settings(BaseSettings):
     """CRASH_N: restarts in one crash-loop episode that fail a container."""
     status_crash_timeout: float = Field(default=300.0, gt=0)
     """CRASH_T: a continuous CrashLoopBackOff this long fails a container."""
+    status_crash_window: float = Field(default=600.0, gt=0)
+    """CRASH_WINDOW: restarts count toward CRASH_N until a container has been Ready this long
+    without a restart (kubelet's back-off reset), so short Ready runs never reset the count."""
     status_missing_timeout: float = Field(default=120.0, gt=0)
     """MISSING: grace for an inventory object that disappeared."""
     status_blip_timeout: float = Field(default=60.0, ge=0)
@@ -216,6 +219,7 @@ class Settings(BaseSettings):
             config=timedelta(seconds=self.status_config_error_timeout),
             crash_n=self.status_crash_restarts,
             crash_t=timedelta(seconds=self.status_crash_timeout),
+            crash_window=timedelta(seconds=self.status_crash_window),
             missing=timedelta(seconds=self.status_missing_timeout),
             blip=timedelta(seconds=self.status_blip_timeout),
             create_timeout=timedelta(seconds=self.status_create_timeout),

@@ -17,6 +17,9 @@ object with `resource_rules` and folds the results, in this order:
    (decision 1); an object we cannot judge keeps the environment from `running`, and the
    timeouts above still bound it.
 7. Rebuild barrier: the current revision's apply not confirmed → `starting`/ApplyPending.
+   The barrier holds back failures too: an inventory object still labelled with an older
+   revision (`superseded`) is InProgress (PreviousRevision) whatever its state, so it can
+   neither fail the new revision nor make it run.
 8. Every object Current (non-empty inventory) → `running`/AllResourcesCurrent.
 9. Otherwise `starting`, with the first non-Current resource's reason. Hysteresis: if the
    previous status was `running` and not everything has been Current for less than BLIP,
@@ -89,6 +92,11 @@ class EnvironmentObservation:
     """None when unknown; `fully_deleted` needs an explicit False."""
     lifecycle_started_at: datetime | None = None
     require_lb_address: bool = False
+    superseded: frozenset[ObjectRef] = frozenset()
+    """Inventory objects present in the cluster but still labelled with a revision older
+    than `revision` (the deployer has not applied the new one to them yet). They never
+    decide the verdict: each is InProgress (PreviousRevision), whatever its own state, so
+    the previous revision's failed Job cannot fail (or give a fresh expiry to) a rebuild."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +264,20 @@ def _evaluate_resources(
     resource_memory: dict[str, ResourceMemory] = {}
     recheck_at: datetime | None = None
     for ref in sorted(set(observation.inventory), key=failure_order):
+        if ref in observation.superseded:
+            statuses.append(
+                ResourceStatus(
+                    ref,
+                    ResourceState.IN_PROGRESS,
+                    "PreviousRevision",
+                    f"still of a revision older than {observation.revision}",
+                )
+            )
+            # Nothing of an older revision is remembered for the new one.
+            resource_memory[ref.key] = ResourceMemory(
+                pods=memory.resources.get(ref.key, ResourceMemory()).pods
+            )
+            continue
         evaluation = evaluate_resource(
             ref,
             objects.get(ref),

@@ -25,6 +25,11 @@ Rules:
   * Reaching `running` clears failure_kind and expires_at (and failed_at), sets ever_running
     and moves the lifecycle to `steady` (decision 4).
   * While the lifecycle is `deleting`, only `deleting` verdicts are applied.
+  * History records episodes, not flicker: while the environment stays `failed` (same
+    failure kind, same failed_at), a reason of the same failure episode (ErrImagePull ↔
+    ImagePullBackOff, CreateContainerConfigError ↔ CreateContainerError ↔
+    RunContainerError: `pod_evidence.failure_episode`) is not a change: the stored reason
+    stays the one the episode began with, and no `status_changes` row is written.
   * A change is reported only when status, reason or failure_kind changes. A message-only
     difference is not a change: messages carry counts and durations that move on every
     event, and writing (and logging an event) for each would defeat "write only on change".
@@ -44,6 +49,7 @@ from datetime import datetime, timedelta
 
 from catalyst.domain.aggregation import Verdict
 from catalyst.domain.model import EnvironmentStatus, FailureKind, Lifecycle
+from catalyst.domain.pod_evidence import failure_episode
 from catalyst.domain.thresholds import StatusThresholds
 
 
@@ -165,11 +171,28 @@ def _transition(
         state.status,
         state.reason,
         state.failure_kind,
-    ):
+    ) or _same_failure_episode(state, after):
         return None
     if after.status is not state.status:
         after = replace(after, status_since=now)
     return StateChange(state, after)
+
+
+def _same_failure_episode(before: EnvironmentState, after: EnvironmentState) -> bool:
+    """Whether `after` is the failure `before` already records, under another name.
+
+    One failed episode: the environment stays `failed` with the same failure kind and the
+    same failed_at (it never left `failed` in between), and the two reasons are one
+    episode of §6.5 (`failure_episode`: ErrImagePull and ImagePullBackOff alternate every
+    back-off cycle; the container-config errors likewise). A different failure (a Job's
+    BackoffLimitExceeded after an image pull failure) is still a change."""
+    return (
+        before.status is EnvironmentStatus.FAILED
+        and after.status is EnvironmentStatus.FAILED
+        and before.failure_kind is after.failure_kind
+        and before.failed_at == after.failed_at
+        and failure_episode(before.reason) == failure_episode(after.reason)
+    )
 
 
 def apply_failed(

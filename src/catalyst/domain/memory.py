@@ -50,9 +50,14 @@ class ContainerMemory:
     waiting_since: datetime | None = None
     """First sighting of the current waiting episode (`waiting_reason_since` of the spec)."""
     restart_baseline: int = 0
-    """restartCount when the container was last Ready (0 if never Ready)."""
+    """restartCount when the container last completed a CRASH_WINDOW of being Ready (0 if
+    never): restarts above it are the current crash-loop window's."""
     crashloop_since: datetime | None = None
     """First CrashLoopBackOff sighting since the container was last Ready."""
+    ready_since: datetime | None = None
+    """Since when the container has been seen Ready without a restart (None: not Ready)."""
+    restarts_seen: int | None = None
+    """restartCount at the last evaluation (a restart between two Ready sightings)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -60,6 +65,8 @@ class ContainerMemory:
             "waiting_since": _dt_to_json(self.waiting_since),
             "restart_baseline": self.restart_baseline,
             "crashloop_since": _dt_to_json(self.crashloop_since),
+            "ready_since": _dt_to_json(self.ready_since),
+            "restarts_seen": self.restarts_seen,
         }
 
     @classmethod
@@ -70,6 +77,8 @@ class ContainerMemory:
             waiting_since=_dt_from_json(data.get("waiting_since")),
             restart_baseline=int(data.get("restart_baseline") or 0),
             crashloop_since=_dt_from_json(data.get("crashloop_since")),
+            ready_since=_dt_from_json(data.get("ready_since")),
+            restarts_seen=None if data.get("restarts_seen") is None else int(data["restarts_seen"]),
         )
 
     def shifted(self, by: timedelta) -> ContainerMemory:
@@ -77,6 +86,7 @@ class ContainerMemory:
             self,
             waiting_since=_shift(self.waiting_since, by),
             crashloop_since=_shift(self.crashloop_since, by),
+            ready_since=_shift(self.ready_since, by),
         )
 
 

@@ -6,21 +6,30 @@ ReplicaSet), for the active pods of a Job (waiting rules only: crashes are left 
 backoffLimit) and for bare Pods in the inventory.
 
 Rules, applied to regular **and init** containers:
-- waiting `CrashLoopBackOff` → Failed when restartCount - restart_baseline ≥ CRASH_N, or the
-  crash-loop episode (first CrashLoopBackOff sighting since the container was last Ready)
-  has lasted ≥ CRASH_T. The episode spans the short `running` spells between back-offs,
-  otherwise a 5-minute back-off would never be seen "continuously" for 5 minutes.
+- restartCount - restart_baseline ≥ CRASH_N → Failed, counted within a crash-loop window as
+  kubelet's back-off is: the baseline moves to the current restartCount only once the
+  container has been Ready, without a restart, for CRASH_WINDOW (kubelet resets its back-off
+  after 10 minutes of running). A container without a readiness probe is Ready during each
+  short run between back-offs; those runs neither reset the count nor turn a container that
+  reached CRASH_N back to Current (no failed → running → failed flicker, no fresh expiry).
+- waiting `CrashLoopBackOff` → Failed when the crash-loop episode (first CrashLoopBackOff
+  sighting since the container was last Ready) has lasted ≥ CRASH_T. The episode spans the
+  short not-Ready `running` spells between back-offs, otherwise a 5-minute back-off would
+  never be seen "continuously" for 5 minutes.
 - waiting `ErrImagePull`/`ImagePullBackOff` (one episode, they alternate) → Failed after
   IMAGE; `InvalidImageName` → Failed at once.
 - waiting `CreateContainerConfigError`/`CreateContainerError`/`RunContainerError` → Failed
   after CONFIG.
 - Pending with PodScheduled=False/Unschedulable → Failed after UNSCHED.
-- A Ready container resets its baseline to its current restartCount, so old restarts (or an
-  old OOMKilled lastState) never count again.
+- A container Ready for CRASH_WINDOW resets its baseline to its current restartCount, so old
+  restarts (or an old OOMKilled lastState) never count again. A restart between two
+  evaluations that both saw it Ready is noticed by its restartCount and restarts the window.
 
 Awkward cases: a container first seen without memory gets baseline = restartCount when it
-is Ready and 0 otherwise (the spec's "0 if never Ready"); memory is persisted, so this only
-matters when the stored memory was lost. Phase `Unknown` (node lost) is not a failure.
+is Ready (its window counts as passed) and 0 otherwise (the spec's "0 if never Ready");
+memory is persisted, so this only matters when the stored memory was lost. The crash window
+of a Ready container counts from its `state.running.startedAt` when the cluster gives it.
+Phase `Unknown` (node lost) is not a failure.
 `recheck_at` is the earliest instant at which a pending threshold would turn the pod Failed,
 so the caller can schedule a re-evaluation without any new event.
 """
@@ -109,6 +118,7 @@ def _assess_container(
     restarts = count(container, "restartCount")
     ready = container.get("ready") is True
     if remembered is None:
+        # First sight: a Ready container's old restarts are history (§7 #20).
         memory = ContainerMemory(restart_baseline=restarts if ready else 0)
     else:
         memory = ContainerMemory(
@@ -116,11 +126,26 @@ def _assess_container(
             waiting_since=remembered.waiting_since,
             restart_baseline=remembered.restart_baseline,
             crashloop_since=remembered.crashloop_since,
+            ready_since=remembered.ready_since,
+            restarts_seen=remembered.restarts_seen,
         )
+    restarted = remembered is not None and restarts != remembered.restarts_seen
+    memory.restarts_seen = restarts
+    stable_at: datetime | None = None
     if ready:
-        # A Ready container ends every episode: later restarts count from here.
-        memory.restart_baseline = restarts
+        # A Ready container ends the continuous CrashLoopBackOff clock (CRASH_T) at once;
+        # its restart count (CRASH_N) starts afresh only once it has stayed Ready, without
+        # a restart, for CRASH_WINDOW: kubelet does not reset its back-off for a short run
+        # either, and a container without a readiness probe is Ready during every run.
         memory.crashloop_since = None
+        if memory.ready_since is None or restarted:
+            memory.ready_since = _running_since(container, now)
+        stable_at = memory.ready_since + thresholds.crash_window
+        if now >= stable_at or remembered is None:
+            memory.restart_baseline = restarts
+            stable_at = None
+    else:
+        memory.ready_since = None
 
     reason = _waiting_reason(container)
     episode = _EPISODE_OF_REASON.get(reason or "")
@@ -136,14 +161,19 @@ def _assess_container(
 
     if reason in _FAILED_AT_ONCE:
         return _ContainerVerdict(reason, f"container {name}: {reason}", None, memory)
+    since_baseline = restarts - memory.restart_baseline
+    if crash_rules and since_baseline >= thresholds.crash_n:
+        # Too many restarts within one crash-loop window: Failed, also during the short
+        # runs between back-offs, until the container has been Ready for the whole window.
+        message = f"container {name}: CrashLoopBackOff, {since_baseline} restarts"
+        return _ContainerVerdict(CRASH_LOOP, message, stable_at, memory)
     # A crash-loop episode lasts until the container is Ready again: between back-offs the
     # kubelet runs it for a moment (not Ready, no waiting reason), which must not read as
     # recovery, or every restart would record failed -> starting -> failed.
     in_crash_loop = episode == CRASH_LOOP or (not ready and memory.crashloop_since is not None)
     if in_crash_loop and crash_rules:
-        since_baseline = restarts - memory.restart_baseline
         expired, deadline = pending(memory.crashloop_since, thresholds.crash_t)
-        if since_baseline >= thresholds.crash_n or expired:
+        if expired:
             message = f"container {name}: CrashLoopBackOff, {since_baseline} restarts"
             return _ContainerVerdict(CRASH_LOOP, message, None, memory)
         return _ContainerVerdict(None, "", deadline, memory)
@@ -158,6 +188,32 @@ def _assess_container(
             return _ContainerVerdict(reason, f"container {name}: {reason}", None, memory)
         return _ContainerVerdict(None, "", deadline, memory)
     return _ContainerVerdict(None, "", None, memory)
+
+
+def _running_since(container: Mapping[str, Any], now: datetime) -> datetime:
+    """When the container's current run started (`state.running.startedAt`, never later
+    than now); now when the cluster does not say. The crash window counts from there, as
+    kubelet's back-off reset counts how long the container ran."""
+    state = container.get("state") or {}
+    running = state.get("running") if isinstance(state, Mapping) else None
+    started = running.get("startedAt") if isinstance(running, Mapping) else None
+    if not isinstance(started, str):
+        return now
+    try:
+        parsed = datetime.fromisoformat(started.replace("Z", "+00:00"))
+    except ValueError:
+        return now
+    if parsed.tzinfo is None:
+        return now
+    return min(parsed, now)
+
+
+def failure_episode(reason: str) -> str:
+    """The episode a failure reason belongs to: ErrImagePull and ImagePullBackOff are one
+    ("ImagePull"), the container-config errors are one ("Config"); any other reason is its
+    own episode. Used to keep a reason that alternates within one failure from being
+    recorded as a new change (`catalyst.domain.lifecycle`)."""
+    return _EPISODE_OF_REASON.get(reason, reason)
 
 
 def _is_unschedulable(pod: Obj) -> bool:
@@ -189,6 +245,7 @@ def assess_pod(
     memory = PodMemory()
     failure: tuple[str, str] | None = None
     recheck_at: datetime | None = None
+    failed_recheck_at: datetime | None = None
 
     if _is_unschedulable(pod):
         memory.unschedulable_since = remembered.unschedulable_since or now
@@ -209,12 +266,19 @@ def assess_pod(
             thresholds=thresholds,
         )
         memory.containers[container_name] = verdict.memory
-        recheck_at = earliest(recheck_at, verdict.recheck_at)
-        if failure is None and verdict.failed_reason is not None:
-            failure = (verdict.failed_reason, f"pod {name}: {verdict.message}")
+        if verdict.failed_reason is None:
+            recheck_at = earliest(recheck_at, verdict.recheck_at)
+        else:
+            failed_recheck_at = earliest(failed_recheck_at, verdict.recheck_at)
+            if failure is None:
+                failure = (verdict.failed_reason, f"pod {name}: {verdict.message}")
 
     if failure is not None:
-        return PodAssessment(ResourceState.FAILED, failure[0], failure[1], None, memory)
+        # A failed pod is re-checked only when a failing container may recover by time
+        # alone (a crash loop whose window of stable running is about to end).
+        return PodAssessment(
+            ResourceState.FAILED, failure[0], failure[1], failed_recheck_at, memory
+        )
     phase = status(pod).get("phase")
     if phase == "Succeeded" or condition_is(pod, "Ready"):
         return PodAssessment(ResourceState.CURRENT, "Current", "", recheck_at, memory)

@@ -25,6 +25,9 @@ class StatusThresholds:
     """Restarts since the baseline that make a CrashLoopBackOff Failed."""
     crash_t: timedelta = timedelta(minutes=5)
     """A crash-loop episode this long is Failed whatever the restart count."""
+    crash_window: timedelta = timedelta(minutes=10)
+    """CRASH_WINDOW: a container Ready this long without a restart starts a new restart count
+    (kubelet resets its crash back-off after 10 minutes of running: twice its 5-minute cap)."""
     missing: timedelta = timedelta(minutes=2)
     """Grace for an inventory object that vanished (or is terminating) without a delete."""
     blip: timedelta = timedelta(seconds=60)
@@ -43,6 +46,7 @@ class StatusThresholds:
             "image",
             "config",
             "crash_t",
+            "crash_window",
             "missing",
             "blip",
             "create_timeout",

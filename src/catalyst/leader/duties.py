@@ -7,7 +7,8 @@
   term: a new leader always starts from a full list, never from another term's cache),
   writing through a :class:`~catalyst.leader.status_writer.WatchedStatusWriter`;
 - the :class:`~catalyst.leader.reaper.Reaper`, which asks the sync whether data is stale
-  and starts only once the sync has evaluated every environment;
+  and whether an environment still awaits its re-evaluation after a stale period, and
+  starts only once the sync has evaluated every environment;
 - the :class:`~catalyst.leader.heartbeat.WatcherHeartbeat`.
 
 When leadership is lost the elector cancels the task; the group stops every part, and the
@@ -101,6 +102,7 @@ class LeaderDuties:
             environments=self._environments,
             service=self._environment_service,
             is_stale=sync.is_stale,
+            awaits_reevaluation=sync.awaits_reevaluation,
             interval=settings.reaper_interval,
             clock=self._clock,
         )

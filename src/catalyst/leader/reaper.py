@@ -8,7 +8,11 @@ list it started from: at the moment of deleting it re-reads the environment and 
   sweep began is left alone;
 - nothing at all is deleted while the watcher's data is stale: during a cluster outage the
   statuses are frozen and may be wrong, and wiping environments on wrong data is the one
-  mistake this product must never make.
+  mistake this product must never make;
+- after a stale period, an environment is left alone until the watcher has re-evaluated it
+  with the stale time credited (``awaits_reevaluation``, from the status sync): until then
+  its stored expiry is one the outage should have pushed back. It is looked at again on a
+  later sweep.
 
 Deleting goes through the same use case as ``DELETE /api/environments/{id}``, so the
 environment shows ``deleting`` and the operation runner removes its namespace.
@@ -44,6 +48,7 @@ class Reaper:
         environments: EnvironmentRepository,
         service: EnvironmentService,
         is_stale: Callable[[], bool],
+        awaits_reevaluation: Callable[[int], bool] | None = None,
         policy: ExpiryPolicy | None = None,
         interval: float = 30.0,
         clock: Callable[[], datetime] = utc_now,
@@ -51,6 +56,7 @@ class Reaper:
         self._environments = environments
         self._service = service
         self._is_stale = is_stale
+        self._awaits_reevaluation = awaits_reevaluation or (lambda _env_id: False)
         self._policy = policy or ExpiryPolicy()
         self._interval = interval
         self._clock = clock
@@ -73,10 +79,18 @@ class Reaper:
             return []
         reaped: list[int] = []
         for candidate in await self._environments.list_reapable(now=self._clock()):
+            if self._awaits_reevaluation(candidate.id):
+                logger.info(
+                    "reaper: environment %s awaits re-evaluation after stale data; later",
+                    candidate.id,
+                )
+                continue
             record = await self._environments.get(candidate.id)
             now = self._clock()
-            if record is None or not self._policy.is_reapable(
-                state_of(record), now, stale=self._is_stale()
+            if (
+                record is None
+                or self._awaits_reevaluation(record.id)
+                or not self._policy.is_reapable(state_of(record), now, stale=self._is_stale())
             ):
                 continue
             try:

@@ -79,13 +79,19 @@ def observation_for(
     """The domain's input for one environment: stored facts plus the cluster's objects.
 
     Of the deleted objects' final states, only those labelled with the requested revision
-    are passed on: a Job of an older revision that completed says nothing of the new one."""
+    are passed on: a Job of an older revision that completed says nothing of the new one.
+    Present objects labelled with an older revision than the requested one are
+    ``superseded``: the rules never let them decide the verdict (the rebuild barrier holds
+    back their failures too). An object without a readable revision label is judged."""
     revision = str(record.revision)
-    departed = {
-        ref: obj
-        for ref, obj in snapshot.departed.items()
-        if ((obj.get("metadata") or {}).get("labels") or {}).get(REVISION_LABEL) == revision
-    }
+    departed = {ref: obj for ref, obj in snapshot.departed.items() if _revision_of(obj) == revision}
+    superseded = frozenset(
+        ref
+        for ref, obj in snapshot.objects.items()
+        if (label := _revision_of(obj)) is not None
+        and label.isdigit()
+        and int(label) < record.revision
+    )
     return EnvironmentObservation(
         lifecycle=Lifecycle(record.lifecycle),
         inventory=list(inventory.objects),
@@ -100,7 +106,14 @@ def observation_for(
         previous_status=EnvironmentStatus(record.status),
         previous_status_since=record.status_since,
         namespace_exists=snapshot.namespace_exists,
+        superseded=superseded,
     )
+
+
+def _revision_of(obj: dict[str, Any]) -> str | None:
+    """The ``catalyst.io/revision`` label the deployer put on a top-level object."""
+    label = ((obj.get("metadata") or {}).get("labels") or {}).get(REVISION_LABEL)
+    return None if label is None else str(label)
 
 
 class StatusService:

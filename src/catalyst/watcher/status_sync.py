@@ -33,6 +33,14 @@ unable to list/watch for longer than the STALE threshold, nothing is evaluated o
 — the last known statuses stay, and the API marks them ``stale``. When the data is fresh
 again, every environment is re-evaluated, and the time spent stale is handed to the writer
 with it (``stale_for``), so an outage never makes an environment fail or expire sooner.
+A monitor notices staleness starting and ending even when no event wakes a worker, and the
+stale period starts when the data became stale (an informer's outage start plus STALE), not
+when a worker first looked. An environment's credit is kept until the evaluation carrying
+it was stored (a failed or contended write keeps it for the next one), and
+`awaits_reevaluation` tells the reaper which environments it must not touch yet: while the
+data is stale, while a stale period has ended but its credit is not handed out, and while
+an environment's credit is not stored. So the reaper never deletes with an expiry the
+outage should have pushed back.
 
 Restart safety: nothing here is needed across restarts. A new leader relists, evaluates
 every live environment against the fresh cache, and the database converges; transitions
@@ -147,6 +155,7 @@ class StatusSync:
         # every live environment seen (for the resync and for giving back stale time)
         self._known: set[int] = set()
         self._stale_since: float | None = None
+        """When the data became stale (None: fresh, or the stale period was handed out)."""
         self._stale_recheck: asyncio.TimerHandle | None = None
         self._stale_credit: dict[int, float] = {}
         self.evaluations = 0
@@ -179,6 +188,13 @@ class StatusSync:
             or self.cache.unhealthy_for() > self._thresholds.stale.total_seconds()
         )
 
+    def awaits_reevaluation(self, env_id: int) -> bool:
+        """True while ``env_id``'s stored expiry may still lack stale time to be credited:
+        the data is stale, a stale period ended but its credit is not handed out yet, or
+        the environment's evaluation with its credit has not been stored. The reaper
+        leaves such an environment alone (decision 1: no expiry from an outage)."""
+        return self.is_stale() or self._stale_since is not None or env_id in self._stale_credit
+
     async def run(self) -> None:
         """Start the cache, converge every environment, then follow changes until cancelled."""
         await self.cache.build()
@@ -200,6 +216,7 @@ class StatusSync:
                     tasks.create_task(self._work(), name=f"status-sync worker {n}")
                 tasks.create_task(self._poll_loop(), name="status-sync db poll")
                 tasks.create_task(self._resync_loop(), name="status-sync resync")
+                tasks.create_task(self._staleness_loop(), name="status-sync staleness")
         finally:
             self._queue.cancel_all_delayed()
             if self._stale_recheck is not None:
@@ -235,7 +252,7 @@ class StatusSync:
             if self._stale_since is None and self.cache.has_synced():
                 logger.warning("watcher: cluster data is stale; statuses are frozen")
             if self._stale_since is None:
-                self._stale_since = self._clock()
+                self._stale_since = self._became_stale_at()
             if self._stale_recheck is None:  # one timer for all workers
                 self._stale_recheck = asyncio.get_running_loop().call_later(
                     0.5, self._recheck_staleness
@@ -250,19 +267,43 @@ class StatusSync:
                 self.mark_dirty(env_id)
         return False
 
+    def _became_stale_at(self) -> float:
+        """When the data became stale: STALE after the longest informer outage began (the
+        monotonic clock), or now when the cache is not synced or no outage is running."""
+        now = self._clock()
+        if not self.cache.has_synced():
+            return now
+        late_by = self.cache.unhealthy_for() - self._thresholds.stale.total_seconds()
+        return now - max(0.0, late_by)
+
+    async def _staleness_loop(self) -> None:
+        """Wake the workers when the data turns stale or fresh, so the stale period is
+        noticed (and later credited) even when no event or timer would wake them."""
+        interval = min(0.5, max(0.05, self._thresholds.stale.total_seconds() / 4))
+        while True:
+            await asyncio.sleep(interval)
+            if self.is_stale() != (self._stale_since is not None):
+                self._queue.wake()
+
     async def evaluate(self, env_id: int, first_seen: float | None = None) -> None:
-        """Hand one environment to the writer and act on the outcome (metrics, re-adds)."""
-        credit = self._stale_credit.pop(env_id, 0.0)
+        """Hand one environment to the writer and act on the outcome (metrics, re-adds).
+
+        The environment's stale credit stays recorded until the write that carries it was
+        stored (`awaits_reevaluation`); credit added meanwhile (another stale period) stays
+        for the next evaluation."""
+        credit = self._stale_credit.get(env_id, 0.0)
         evaluated = await self._writer.write(env_id, self.cache.snapshot, stale_for=credit)
         if evaluated.outcome == "gone":
             self._forget(env_id)
             return
         if evaluated.outcome == "contended":
-            if credit:
-                self._stale_credit[env_id] = self._stale_credit.get(env_id, 0.0) + credit
             logger.warning("watcher: environment %s kept changing under evaluation", env_id)
             self.mark_dirty(env_id)
             return
+        if credit:
+            remaining = self._stale_credit.pop(env_id, 0.0) - credit
+            if remaining > 0.0:
+                self._stale_credit[env_id] = remaining
         self.evaluations += 1
         self._known.add(env_id)
         if evaluated.written_status is not None:

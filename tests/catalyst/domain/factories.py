@@ -278,6 +278,8 @@ class HealthyEnvironment:
     namespace_exists: bool | None = True
     require_lb_address: bool = False
     revision: int = 1
+    superseded: set[ObjectRef] = field(default_factory=set)
+    """Inventory objects still labelled with an older revision than the requested one."""
 
     def __post_init__(self) -> None:
         if not self.objects:
@@ -349,6 +351,7 @@ class HealthyEnvironment:
             namespace_exists=self.namespace_exists,
             lifecycle_started_at=lifecycle_started_at,
             require_lb_address=self.require_lb_address,
+            superseded=frozenset(self.superseded),
         )
 
 

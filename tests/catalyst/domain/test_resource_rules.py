@@ -117,9 +117,15 @@ class TestCrashLoop:
         result = evaluate(dep, pods=[running], replicasets=[rs], memory=result.memory, at=NOW + M)
         assert result.status.state is FAILED
         assert result.status.reason == "CrashLoopBackOff"
-        # Only becoming Ready ends the episode.
+        # A short Ready run does not end it (kubelet's back-off is not reset either)...
         ready = crashing_web_pod(rs, THRESHOLDS.crash_n + 1, ready=True)
+        started = (NOW + M).isoformat()
+        ready["status"]["containerStatuses"][0]["state"] = {"running": {"startedAt": started}}
         result = evaluate(dep, pods=[ready], replicasets=[rs], memory=result.memory, at=NOW + M)
+        assert result.status.state is FAILED
+        # ...only staying Ready for the crash window does.
+        stable = NOW + M + THRESHOLDS.crash_window
+        result = evaluate(dep, pods=[ready], replicasets=[rs], memory=result.memory, at=stable)
         assert result.status.state is not FAILED
 
     def test_init_container_crash_loop_counts(self) -> None:

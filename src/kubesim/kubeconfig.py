@@ -39,8 +39,16 @@ def kubeconfig_dict(server: str, *, namespace: str = "default") -> dict[str, Any
 
 def write_kubeconfig(path: Path, server: str) -> Path:
     """Write (replace) the kubeconfig at ``path`` pointing at ``server``."""
+    return write_private_yaml(path, kubeconfig_dict(server))
+
+
+def write_private_yaml(path: Path, document: dict[str, Any]) -> Path:
+    """Write ``document`` as YAML to ``path`` atomically (temp file + rename), mode 0600.
+
+    A reader sees the old file or the new one, never a part; a failed write leaves no
+    temporary file behind."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = yaml.safe_dump(kubeconfig_dict(server), sort_keys=False)
+    text = yaml.safe_dump(document, sort_keys=False)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "w") as handle:

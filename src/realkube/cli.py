@@ -81,17 +81,26 @@ async def _wait_any(*aws: asyncio.Future[Any]) -> None:
             await future
 
 
-async def serve(args: argparse.Namespace) -> int:
-    stop = _stop_event()
+async def _started(args: argparse.Namespace, stop: asyncio.Event) -> RealKube | None:
+    """The started cluster with its ready line printed, or None when a stop signal came
+    first (the cluster is then stopped again)."""
     cluster = _cluster(args)
     starting = asyncio.ensure_future(cluster.start())
     await _wait_any(starting, asyncio.ensure_future(stop.wait()))
     if not starting.done() or starting.cancelled():
         await cluster.stop()
-        return 0
+        return None
     starting.result()
+    print(f"realkube ready at {cluster.url} (kubeconfig: {args.kubeconfig})", flush=True)
+    return cluster
+
+
+async def serve(args: argparse.Namespace) -> int:
+    stop = _stop_event()
+    cluster = await _started(args, stop)
+    if cluster is None:
+        return 0
     try:
-        print(f"realkube ready at {cluster.url} (kubeconfig: {args.kubeconfig})", flush=True)
         failed = asyncio.ensure_future(cluster.wait_failed())
         await _wait_any(failed, asyncio.ensure_future(stop.wait()))
         if failed.done() and not failed.cancelled():
@@ -110,15 +119,10 @@ async def run(args: argparse.Namespace) -> int:
         print("realkube run: give a command after --", file=sys.stderr)
         return 2
     stop = _stop_event()
-    cluster = _cluster(args)
-    starting = asyncio.ensure_future(cluster.start())
-    await _wait_any(starting, asyncio.ensure_future(stop.wait()))
-    if not starting.done() or starting.cancelled():
-        await cluster.stop()
+    cluster = await _started(args, stop)
+    if cluster is None:
         return 130
-    starting.result()
     try:
-        print(f"realkube ready at {cluster.url} (kubeconfig: {args.kubeconfig})", flush=True)
         env = dict(os.environ, KUBECONFIG=str(args.kubeconfig.absolute()))
         process = await asyncio.create_subprocess_exec(*child, env=env)
         exited = asyncio.ensure_future(process.wait())

@@ -10,13 +10,10 @@ is current. Written atomically (temp file + rename) with mode 0600.
 from __future__ import annotations
 
 import base64
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from kubesim.kubeconfig import write_private_yaml
 from realkube.pki import Pki
 
 CONTEXT_NAME = "realkube"
@@ -58,15 +55,4 @@ def kubeconfig_dict(server: str, pki: Pki, *, namespace: str = "default") -> dic
 
 def write_kubeconfig(path: Path, server: str, pki: Pki) -> Path:
     """Write (replace) the kubeconfig at ``path`` for ``server``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = yaml.safe_dump(kubeconfig_dict(server, pki), sort_keys=False)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_private_yaml(path, kubeconfig_dict(server, pki))

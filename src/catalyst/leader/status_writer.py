@@ -16,7 +16,9 @@ Guarantees:
 - A write refused by optimistic locking is re-read and re-decided (`retry_stale`); when the
   row keeps changing the outcome says ``contended`` and nothing of the observation is lost
   (the caller evaluates it again later).
-- An environment that no longer exists (deleted, or never seen) is ``gone`` and forgotten.
+- An environment that no longer exists (deleted, or never seen) is ``gone`` and forgotten;
+  one that a poll had reported live is still reported gone by the next poll (which reads the
+  kinds again), even when a write found it gone first, so its kinds stop being watched.
 - No row change goes unpolled: a version this writer read before `poll` saw it (its own
   write was refused as stale, another writer having just recorded an inventory) is still
   reported by the next poll as changed, with the inventories' kinds, so a kind that the
@@ -119,7 +121,7 @@ class WatchedStatusWriter:
         try:
             return await retry_stale(attempt)
         except _Gone:
-            self._forget(env_id)
+            self._forget_cached(env_id)  # the next poll reports it gone, with the kinds
             return GONE
         except StaleRecord:
             return CONTENDED
@@ -147,7 +149,13 @@ class WatchedStatusWriter:
         return inventory
 
     def _forget(self, env_id: int) -> None:
-        self._unpolled.discard(env_id)
+        self._forget_cached(env_id)
         self._known_versions.pop(env_id, None)
+
+    def _forget_cached(self, env_id: int) -> None:
+        """Drop what was read of the environment, but not the version `poll` saw: only
+        `poll` may stop reporting an environment, or a deletion would go unnoticed by it
+        and the deleted inventory's kinds stay watched."""
+        self._unpolled.discard(env_id)
         self._records.pop(env_id, None)
         self._inventories.pop(env_id, None)

@@ -12,6 +12,7 @@ from catalyst.store.database import Database
 from catalyst.store.environments import EnvironmentRepository
 from catalyst.store.errors import StaleRecord
 from catalyst.store.records import EnvironmentRecord
+from catalyst.watcher.status_sync import GONE
 
 CONFIG_MAP = ("v1", "ConfigMap")
 
@@ -72,3 +73,38 @@ async def test_a_change_first_seen_by_a_refused_write_is_still_polled_with_its_k
     third = await writer.poll()
     assert list(third.changed) == []
     assert third.kinds is None
+
+
+class StoresNothing:
+    """A status use case whose verdict never changes: nothing is written."""
+
+    async def apply_observation(
+        self, record: EnvironmentRecord, observation: Any, source: str, **_: Any
+    ) -> ObservedEnvironment:
+        return ObservedEnvironment(record=record, resources=[])
+
+
+async def test_a_deletion_a_write_found_first_is_still_polled_and_its_kinds_dropped(
+    database: Database,
+) -> None:
+    environments = EnvironmentRepository(database)
+    writer = WatchedStatusWriter(
+        environments=environments,
+        status=StoresNothing(),  # type: ignore[arg-type]  # only apply_observation is used
+    )
+    record = await environments.create(name="cm-only", chart_name="test", values={})
+    await environments.set_inventory(
+        record.id, revision=1, objects=[ObjectRef("v1", "ConfigMap", record.namespace, "cm")]
+    )
+    first = await writer.poll()
+    assert first.kinds == frozenset({CONFIG_MAP})
+
+    # The environment is deleted; the namespace's deletion event has the watcher evaluate it
+    # before the next poll, and the write finds the row gone.
+    await environments.mark_deleted(record.id, expected_version=record.version)
+    assert await writer.write(record.id, empty_snapshot) == GONE
+
+    # The poll still reports the deletion, with kinds that no longer hold the ConfigMap.
+    second = await writer.poll()
+    assert list(second.gone) == [record.id]
+    assert second.kinds == frozenset()

@@ -21,7 +21,15 @@ class RenderBackend(Protocol):
         ...
 
     async def render_templates(
-        self, chart: Path, *, release_name: str, namespace: str, values: dict[str, Any]
+        self,
+        chart: Path,
+        *,
+        release_name: str,
+        namespace: str,
+        values: dict[str, Any],
+        upgrade: bool = False,
     ) -> dict[str, str]:
-        """Helm's rendered templates of `chart` (a chart directory or ``.tgz``)."""
+        """Helm's rendered templates of `chart` (a chart directory or ``.tgz``), as for
+        ``helm install`` or, with ``upgrade``, ``helm upgrade`` (``.Release.IsInstall`` /
+        ``.Release.IsUpgrade``)."""
         ...

@@ -32,10 +32,17 @@ _SOURCE_LINE = re.compile(r"^# Source: (?P<path>.+?)\s*$", re.MULTILINE)
 
 
 def helm_template_command(
-    helm: str, chart: Path, *, release_name: str, namespace: str, values_file: Path
+    helm: str,
+    chart: Path,
+    *,
+    release_name: str,
+    namespace: str,
+    values_file: Path,
+    upgrade: bool = False,
 ) -> list[str]:
-    """The argv that renders `chart` (values come from `values_file` only)."""
-    return [
+    """The argv that renders `chart` (values come from `values_file` only), as an
+    upgrade with ``upgrade``."""
+    argv = [
         helm,
         "template",
         release_name,
@@ -45,6 +52,7 @@ def helm_template_command(
         "--values",
         str(values_file),
     ]
+    return [*argv, "--is-upgrade"] if upgrade else argv
 
 
 def split_helm_output(output: str) -> dict[str, str]:
@@ -90,7 +98,13 @@ class HelmBinaryBackend:
         self.timeout = timeout
 
     async def render_templates(
-        self, chart: Path, *, release_name: str, namespace: str, values: dict[str, Any]
+        self,
+        chart: Path,
+        *,
+        release_name: str,
+        namespace: str,
+        values: dict[str, Any],
+        upgrade: bool = False,
     ) -> dict[str, str]:
         directory, values_file = await asyncio.to_thread(_write_values_file, values)
         try:
@@ -100,6 +114,7 @@ class HelmBinaryBackend:
                 release_name=release_name,
                 namespace=namespace,
                 values_file=values_file,
+                upgrade=upgrade,
             )
             stdout = await self._run(argv)
         finally:

@@ -38,7 +38,13 @@ class HelmSdkBackend:
     name = "helm-sdk"
 
     async def render_templates(
-        self, chart: Path, *, release_name: str, namespace: str, values: dict[str, Any]
+        self,
+        chart: Path,
+        *,
+        release_name: str,
+        namespace: str,
+        values: dict[str, Any],
+        upgrade: bool = False,
     ) -> dict[str, str]:
         return await asyncio.to_thread(
             self._render_blocking,
@@ -46,11 +52,12 @@ class HelmSdkBackend:
             release_name=release_name,
             namespace=namespace,
             values=values,
+            upgrade=upgrade,
         )
 
     @staticmethod
     def _render_blocking(
-        chart: Path, *, release_name: str, namespace: str, values: dict[str, Any]
+        chart: Path, *, release_name: str, namespace: str, values: dict[str, Any], upgrade: bool
     ) -> dict[str, str]:
         helm = _import_sdk()
         failure: str | None = None
@@ -58,7 +65,11 @@ class HelmSdkBackend:
             helm.validate_release_name(release_name)
             with helm.Chart.load(chart) as loaded:
                 templates: dict[str, str] = loaded.render(
-                    values, name=release_name, namespace=namespace, is_install=True
+                    values,
+                    name=release_name,
+                    namespace=namespace,
+                    is_install=not upgrade,
+                    is_upgrade=upgrade,
                 )
         except helm.HelmError as exc:
             failure = str(exc).strip() or type(exc).__name__

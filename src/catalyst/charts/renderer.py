@@ -66,9 +66,16 @@ class HelmRenderer:
         logger.info("rendering charts with %s", self.backend.name)
 
     async def render(
-        self, chart_dir: Path, *, release_name: str, namespace: str, values: dict[str, Any]
+        self,
+        chart_dir: Path,
+        *,
+        release_name: str,
+        namespace: str,
+        values: dict[str, Any],
+        upgrade: bool = False,
     ) -> list[dict[str, Any]]:
-        """The Kubernetes objects of `chart_dir` rendered for this release and namespace."""
+        """The Kubernetes objects of `chart_dir` rendered for this release and namespace,
+        as Helm installs them or, with ``upgrade``, upgrades them (a rebuild)."""
         if not isinstance(values, dict):
             raise ChartRenderError("values must be an object", chart=chart_dir.name)
         # The failure is re-raised outside the `except` block on purpose: an exception
@@ -81,6 +88,7 @@ class HelmRenderer:
                     release_name=release_name,
                     namespace=namespace,
                     values=copy.deepcopy(values),
+                    upgrade=upgrade,
                 )
             objects = objects_from_templates(templates)
         except ChartRenderError as exc:

@@ -170,7 +170,9 @@ class EnvironmentService:
                 f"chartName: must be the environment's chart ({record.chart_name!r})"
             )
 
-        await self._check_render(record.chart_name, record.name, record.namespace, values)
+        await self._check_render(
+            record.chart_name, record.name, record.namespace, values, upgrade=True
+        )
 
         def rebuild_changes(current: EnvironmentRecord, now: datetime) -> EnvironmentChanges:
             try:
@@ -228,12 +230,23 @@ class EnvironmentService:
         return record
 
     async def _check_render(
-        self, chart_name: str, name: str, namespace: str, values: dict[str, Any]
+        self,
+        chart_name: str,
+        name: str,
+        namespace: str,
+        values: dict[str, Any],
+        *,
+        upgrade: bool = False,
     ) -> None:
-        """Refuse values that render cluster-scoped objects (`ClusterScopedRender`)."""
+        """Refuse values that render cluster-scoped objects (`ClusterScopedRender`), as a
+        create installs them or, with ``upgrade``, a rebuild upgrades them."""
         if self._preflight is not None:
             await self._preflight.check(
-                chart_name=chart_name, release_name=name, namespace=namespace, values=values
+                chart_name=chart_name,
+                release_name=name,
+                namespace=namespace,
+                values=values,
+                upgrade=upgrade,
             )
 
     async def _record_transition(

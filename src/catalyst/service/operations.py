@@ -135,6 +135,7 @@ class EnvironmentOperations:
                 release_name=record.name,
                 namespace=record.namespace,
                 values=record.values,
+                upgrade=operation is Operation.REBUILD,
             )
             target = DeployTarget(
                 environment_id=record.id,

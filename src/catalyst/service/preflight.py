@@ -59,13 +59,24 @@ class RenderPreflight:
         self._discovery_timeout = discovery_timeout
 
     async def check(
-        self, *, chart_name: str, release_name: str, namespace: str, values: dict[str, Any]
+        self,
+        *,
+        chart_name: str,
+        release_name: str,
+        namespace: str,
+        values: dict[str, Any],
+        upgrade: bool = False,
     ) -> None:
-        """Raise `ClusterScopedRender` when the render has objects the deployer would refuse."""
+        """Raise `ClusterScopedRender` when the render (as an upgrade for a rebuild) has
+        objects the deployer would refuse."""
         try:
             chart_dir = await self._charts.path(chart_name)
             objects = await self._renderer.render(
-                chart_dir, release_name=release_name, namespace=namespace, values=values
+                chart_dir,
+                release_name=release_name,
+                namespace=namespace,
+                values=values,
+                upgrade=upgrade,
             )
         except (ChartNotFound, ChartRenderError):
             return  # the operation reports it, as it always did

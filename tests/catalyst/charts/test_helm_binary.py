@@ -55,6 +55,19 @@ def test_command_passes_values_only_through_a_file():
     ]
 
 
+def test_a_rebuild_renders_with_helms_upgrade_flag():
+    argv = helm_template_command(
+        "/usr/bin/helm",
+        Path("/charts/mediawiki"),
+        release_name="r",
+        namespace="env-1",
+        values_file=Path("/tmp/x/values.json"),
+        upgrade=True,
+    )
+    assert argv[-1] == "--is-upgrade"
+    assert argv.count("--is-upgrade") == 1
+
+
 def test_split_helm_output_groups_documents_by_template():
     output = (
         "---\n# Source: c/templates/a.yaml\nkind: A\n"

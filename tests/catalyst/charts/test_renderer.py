@@ -179,3 +179,22 @@ async def test_a_packaged_chart_renders_like_its_directory(sdk_renderer, tmp_pat
         tar.add(chart, arcname="demo")
 
     assert await render(sdk_renderer, archive) == await render(sdk_renderer, chart)
+
+
+async def test_a_rebuild_renders_as_helm_upgrade_does(sdk_renderer, tmp_path):
+    chart = make_chart(
+        tmp_path,
+        {
+            "release.yaml": (
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: release\n"
+                "data:\n  install: {{ .Release.IsInstall | quote }}\n"
+                "  upgrade: {{ .Release.IsUpgrade | quote }}\n"
+            )
+        },
+    )
+    (installed,) = await render(sdk_renderer, chart)
+    (upgraded,) = await sdk_renderer.render(
+        chart, release_name="demo-release", namespace="env-1", values={}, upgrade=True
+    )
+    assert installed["data"] == {"install": "true", "upgrade": "false"}
+    assert upgraded["data"] == {"install": "false", "upgrade": "true"}

@@ -46,9 +46,16 @@ class FakeRenderer:
         self.error: Exception | None = None
 
     async def render(
-        self, chart_dir: Path, *, release_name: str, namespace: str, values: dict[str, Any]
+        self,
+        chart_dir: Path,
+        *,
+        release_name: str,
+        namespace: str,
+        values: dict[str, Any],
+        upgrade: bool = False,
     ) -> list[dict[str, Any]]:
-        self.calls.append({"release": release_name, "namespace": namespace, "values": values})
+        call = {"release": release_name, "namespace": namespace, "values": values}
+        self.calls.append({**call, "upgrade": True} if upgrade else call)
         if self.error is not None:
             raise self.error
         names = values.get("maps") or [release_name]

@@ -137,6 +137,8 @@ async def test_rebuild_bumps_revision_applies_and_prunes(harness: Harness) -> No
     assert sorted(r.name for r in previous) == ["a", "b"]
     inventory = await harness.repo.get_inventory(record.id)
     assert (inventory.revision, [o.name for o in inventory.objects]) == (2, ["a", "c"])
+    # Helm upgrades on a rebuild: the chart sees .Release.IsUpgrade (a create installs).
+    assert [call.get("upgrade", False) for call in harness.renderer.calls] == [False, True]
 
 
 async def test_rebuild_must_name_the_same_environment_and_chart(harness: Harness) -> None:

@@ -171,7 +171,15 @@ class Catalyst:
             thresholds=thresholds,
             delete_timeout=settings.delete_timeout,
         )
-        runner = OperationRunner(operations, max_concurrency=settings.max_concurrent_operations)
+
+        async def cluster_answers() -> None:
+            await cluster.request("GET", "/version")
+
+        runner = OperationRunner(
+            operations,
+            max_concurrency=settings.max_concurrent_operations,
+            cluster_reachable=cluster_answers,
+        )
         status = StatusService(
             environments=environments, reader=EnvironmentReader(cluster), thresholds=thresholds
         )
@@ -200,15 +208,12 @@ class Catalyst:
             async with database.read() as connection:
                 await connection.exec_driver_sql("SELECT 1")
 
-        async def cluster_ready() -> None:
-            await cluster.request("GET", "/version")
-
         self.services = ApiServices(
             tokens=tokens,
             environments=environment_service,
             charts=charts,
             logs=logs,
-            readiness_checks={"database": database_ready, "cluster": cluster_ready},
+            readiness_checks={"database": database_ready, "cluster": cluster_answers},
             sse_heartbeat_seconds=settings.sse_heartbeat_seconds,
         )
         await runner.start()

@@ -49,6 +49,7 @@ from catalyst.domain.model import Operation
 from catalyst.service.charts import ChartService
 from catalyst.service.errors import ChartNotFound
 from catalyst.service.redaction import scrub_message
+from catalyst.service.runner import OperationInterrupted
 from catalyst.service.state import columns_of, state_of
 from catalyst.store.environments import EnvironmentRepository
 from catalyst.store.optimistic import retry_stale
@@ -58,10 +59,6 @@ from catalyst.timestamps import utc_now
 logger = logging.getLogger(__name__)
 
 DEPLOYER_SOURCE = "deployer"
-
-
-class OperationInterrupted(Exception):
-    """The cluster could not be reached or answered 429/5xx; the message is scrubbed."""
 
 
 def _is_transient(error: DeployError) -> bool:

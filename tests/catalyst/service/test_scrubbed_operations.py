@@ -64,7 +64,7 @@ async def test_a_retried_operation_is_logged_scrubbed(
     stored = await harness.repo.get(record.id)
     assert stored is not None
     assert stored.applied_revision == stored.revision  # the retry went through
-    assert "failed; retrying" in catalyst_log(caplog)
+    assert "operation interrupted (" in catalyst_log(caplog)
     assert "cm-***" in catalyst_log(caplog)
     assert SECRET not in catalyst_log(caplog)
 

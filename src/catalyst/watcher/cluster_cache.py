@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from catalyst.cluster.client import ClusterClient
-from catalyst.cluster.errors import UnknownResourceError
+from catalyst.cluster.errors import ClusterError, UnknownResourceError
 from catalyst.cluster.labels import ENVIRONMENT_ID as ENVIRONMENT_LABEL
 from catalyst.cluster.labels import environment_id_of
 from catalyst.cluster.reader import DEFAULT_OBJECT_KINDS, EVIDENCE_KINDS, EnvironmentSnapshot
@@ -72,6 +72,9 @@ class KindChanges:
     stopped: tuple[Kind, ...] = ()
     unserved: tuple[Kind, ...] = ()
     """Kinds asked for that discovery does not know (no informer; retried next time)."""
+    unresolved: tuple[Kind, ...] = ()
+    """Kinds whose discovery failed (the cluster unreachable, 5xx): the cache is not
+    synced until `retry_unresolved` resolves them."""
 
 
 class ClusterCache:
@@ -92,6 +95,8 @@ class ClusterCache:
         self._handlers: list[EventHandler] = []
         self._started = False
         self._lock = asyncio.Lock()
+        self._requested: frozenset[Kind] = frozenset()
+        self._unresolved: set[Kind] = set()
         self.informers: dict[Kind, SharedInformer] = {}
         """The running (or, before `start`, built) informers by (apiVersion, kind)."""
         self._pending: set[Kind] = set()
@@ -113,13 +118,20 @@ class ClusterCache:
         longer asked for. Safe to call concurrently (one change at a time)."""
         wanted = set(BASE_KINDS) | set(kinds)
         async with self._lock:
+            self._requested = frozenset(kinds)
             started: list[Kind] = []
             unserved: list[Kind] = []
+            unresolved: list[Kind] = []
             for kind in sorted(wanted - set(self.informers)):
                 try:
                     informer = await self._informer_for(kind)
                 except UnknownResourceError:
                     unserved.append(kind)
+                    continue
+                except ClusterError as exc:
+                    if kind not in self._unresolved:
+                        logger.warning("watcher: cannot resolve %s yet (%s); retrying", kind, exc)
+                    unresolved.append(kind)
                     continue
                 self.informers[kind] = informer
                 for handler in self._handlers:
@@ -128,6 +140,7 @@ class ClusterCache:
                     self._pending.add(kind)
                     await informer.start()
                 started.append(kind)
+            self._unresolved = set(unresolved)
             stopped = sorted(set(self.informers) - wanted)
             removed = [self.informers.pop(kind) for kind in stopped]
             self._pending.difference_update(stopped)
@@ -140,7 +153,13 @@ class ClusterCache:
                 unserved,
                 len(self.informers),
             )
-        return KindChanges(tuple(started), tuple(stopped), tuple(unserved))
+        return KindChanges(tuple(started), tuple(stopped), tuple(unserved), tuple(unresolved))
+
+    async def retry_unresolved(self) -> KindChanges:
+        """Resolve again the kinds whose discovery failed (nothing to do when none did)."""
+        if not self._unresolved:
+            return KindChanges()
+        return await self.set_kinds(self._requested)
 
     async def _informer_for(self, kind: Kind) -> SharedInformer:
         api_version, kind_name = kind
@@ -193,7 +212,9 @@ class ClusterCache:
         return all(results)
 
     def has_synced(self) -> bool:
-        synced = True
+        """Every informer has listed (those added after `start` aside, while they list for
+        the first time) and every kind asked for is resolved."""
+        synced = not self._unresolved
         for kind, informer in self.informers.items():
             if informer.has_synced():
                 self._pending.discard(kind)

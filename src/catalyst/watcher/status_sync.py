@@ -348,10 +348,18 @@ class StatusSync:
             await asyncio.sleep(self._poll_interval)
             try:
                 await self._poll_database()
+                await self._resolve_missing_kinds()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 logger.exception("watcher: polling the database for changes failed")
+
+    async def _resolve_missing_kinds(self) -> None:
+        """Start the informers whose kinds could not be resolved while the cluster did not
+        answer (the cache is not synced until they are)."""
+        started = (await self.cache.retry_unresolved()).started
+        if started and not await self.cache.wait_for_kinds(started, self._sync_timeout):
+            logger.warning("watcher: informers of %s not synced; evaluating anyway", started)
 
     async def _resync_loop(self) -> None:
         while True:

@@ -35,6 +35,7 @@ import socket
 from collections.abc import Callable, Generator
 from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,7 @@ from catalyst.api.http_protocol import ErrorShapeBadRequests
 from catalyst.cancellation import cancel_and_wait
 from catalyst.charts import ChartCatalogue, HelmRenderer, bundled_charts_dir
 from catalyst.cluster import ClusterClient, Deployer, EnvironmentReader, LogFollower
-from catalyst.cluster.leader_election import LeaderElector
+from catalyst.cluster.leader_election import LeaderElector, default_identity
 from catalyst.config import Settings
 from catalyst.embedded import KUBESIM_RULES
 from catalyst.http_protocol import timed_h11_protocol
@@ -65,6 +66,7 @@ from catalyst.service.tokens import TokenService
 from catalyst.store.database import Database, redact_url
 from catalyst.store.environments import EnvironmentRepository
 from catalyst.store.heartbeat import HeartbeatRepository
+from catalyst.store.operation_claims import OperationClaims
 from catalyst.store.tokens import TokenRepository
 from kubesim.server import KubeSim
 
@@ -101,6 +103,8 @@ class Catalyst:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.identity = settings.instance_id or default_identity()
+        """This replica's name in the Lease and on the operations it claims."""
         self._stack = AsyncExitStack()
         self.database: Database | None = None
         self.kubesim: KubeSim | None = None
@@ -179,6 +183,12 @@ class Catalyst:
             operations,
             max_concurrency=settings.max_concurrent_operations,
             cluster_reachable=cluster_answers,
+            claims=OperationClaims(
+                database,
+                holder=self.identity,
+                ttl=timedelta(seconds=settings.operation_claim_seconds),
+            ),
+            sweep_interval=settings.operation_sweep_seconds,
         )
         status = StatusService(
             environments=environments, reader=EnvironmentReader(cluster), thresholds=thresholds
@@ -228,7 +238,7 @@ class Catalyst:
                 status=status,
                 heartbeats=heartbeats,
                 thresholds=thresholds,
-                identity=settings.instance_id or "",
+                identity=self.identity,
                 settings=leader_settings(settings),
             ),
         )
@@ -246,12 +256,11 @@ class Catalyst:
             cluster,
             namespace=settings.lease_namespace,
             name=settings.lease_name,
-            identity=settings.instance_id or None,
+            identity=self.identity,
             lease_duration=settings.lease_duration,
             renew_deadline=settings.lease_renew_deadline,
             retry_period=settings.lease_retry_period,
         )
-        duties.identity = elector.identity
         task = asyncio.create_task(elector.run(duties.run), name="leader election")
 
         async def stop_election() -> None:

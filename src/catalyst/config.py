@@ -76,6 +76,12 @@ class Settings(BaseSettings):
     max_concurrent_operations: int = Field(default=4, ge=1)
     """How many create/rebuild/delete operations run at the same time. Operations on one
     environment always run one after another."""
+    operation_claim_seconds: float = Field(default=15.0, ge=1)
+    """How long a replica's claim on a pending operation lasts without renewal (renewed
+    every third of it while the operation runs). When a replica dies mid-operation, another
+    one takes the operation over after this plus up to one sweep interval."""
+    operation_sweep_seconds: float = Field(default=5.0, gt=0)
+    """How often each replica looks for pending operations that no replica holds."""
 
     kube_qps: float = Field(default=20.0, gt=0)
     """Sustained rate of Kubernetes API requests per second (client-side throttle)."""

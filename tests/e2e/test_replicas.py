@@ -2,6 +2,9 @@
 clusters (`tests.clusters`), an external ``kubesim serve`` and the session's realkube (a real
 ``coordination.k8s.io`` Lease, in a namespace of the test's own); two and three replicas.
 
+A create accepted by a replica that cannot reach the cluster is run by one that can (the
+operation claims and the sweep), with real processes.
+
 Issue 4, item 5, with real processes: every replica serves the API; exactly one holds the
 Lease and only that one runs the watcher (``catalyst_informer_synced`` is 1 on it alone);
 after the leader is SIGKILLed (no release of the Lease, the worst case) another replica
@@ -41,6 +44,7 @@ from tests.catalyst.watcher_faults.processes import (
     kubesim_process,
 )
 from tests.clusters import BOTH_CLUSTERS_FOR_CATALYST, KubeCluster, start_environment_ids_at
+from tests.tcp_proxy import TcpProxy, kubeconfig_via
 
 pytestmark = pytest.mark.slow
 
@@ -65,6 +69,7 @@ def shared_database_url(server_databases: ServerDatabases) -> str:
 @dataclass
 class Cluster:
     kubeconfig: Path
+    url: str
     lease_path: str
     settings: dict[str, object]
     client: httpx.AsyncClient
@@ -81,7 +86,7 @@ async def cluster(
             kubesim_process(tmp_path / "kubesim") as sim,
             httpx.AsyncClient(base_url=sim.url, timeout=10) as client,
         ):
-            yield Cluster(sim.kubeconfig, lease_path(), {}, client)
+            yield Cluster(sim.kubeconfig, sim.url, lease_path(), {}, client)
         return
     namespace = await catalyst_cluster.new_namespace("lease")
     first_id = catalyst_cluster.environment_id_block()
@@ -95,6 +100,7 @@ async def cluster(
     async with catalyst_cluster.httpx_client(timeout=10) as client:
         yield Cluster(
             catalyst_cluster.kubeconfig_path,
+            catalyst_cluster.url,
             lease_path(namespace),
             {"lease_namespace": namespace},
             client,
@@ -184,3 +190,43 @@ async def test_one_leader_watches_and_a_survivor_takes_over_within_15_seconds(
             assert failed["failureKind"] == "runtime", failed
             assert failed["expiresAt"] is None, failed
         assert (await listed(apis[survivors[0]], env_id))["stale"] is False
+
+
+@BOTH_CLUSTERS_FOR_CATALYST
+async def test_a_create_a_cut_off_replica_accepted_is_run_by_another(
+    tmp_path: Path, shared_database_url: str, cluster: Cluster
+) -> None:
+    token = await create_admin_token(shared_database_url)
+    replicas = CatalystReplicas(
+        tmp_path / "catalyst",
+        database_url=shared_database_url,
+        kubeconfig=cluster.kubeconfig,
+        **REPLICA_SETTINGS,
+        **cluster.settings,
+    )
+    headers = {"Authorization": f"ApiToken {token}"}
+    async with AsyncExitStack() as stack:
+        # replica-a reaches the cluster only through a relay that refuses every connection.
+        proxy = await stack.enter_async_context(TcpProxy(cluster.url))
+        proxy.cut()
+        relayed = kubeconfig_via(proxy, cluster.kubeconfig, tmp_path / "relayed")
+        stack.push_async_callback(replicas.stop_all)
+        cut_off = await replicas.start("replica-a", kubeconfig=relayed)
+        connected = await replicas.start("replica-b")
+        api_a = await stack.enter_async_context(
+            httpx.AsyncClient(base_url=cut_off.url, headers=headers, timeout=10)
+        )
+        api_b = await stack.enter_async_context(
+            httpx.AsyncClient(base_url=connected.url, headers=headers, timeout=10)
+        )
+
+        env_id = await create_environment(api_a, "handed-over")
+        await wait_for_status(api_b, env_id, "running")
+        await wait_for_status(api_a, env_id, "running")  # every replica reads the database
+
+        applied = f"environment {env_id}: create (revision 1) applied"
+        assert applied in connected.log_path.read_text()
+        a_log = cut_off.log_path.read_text()
+        assert applied not in a_log
+        assert f"environment {env_id}: operation interrupted" in a_log
+        assert "Traceback" not in a_log, "an expected retry was logged with a traceback"

@@ -9,21 +9,29 @@ re-reads the row to learn what to do. Guarantees:
 - Per-environment serialisation: one driver task per environment id at a time. A delete
   requested while a create is running waits for the create, then runs (the driver loops
   until the row has no pending operation).
-- Resume at start: `start` submits every environment whose ``operation`` is set, so nothing
-  stays ``starting``/``deleting`` forever because the process died mid-operation.
+- One replica per operation (with ``claims``): each attempt first claims the environment's
+  operation (`catalyst.store.operation_claims`) and renews the claim while it runs; when
+  another replica holds a live claim the driver ends (that replica's driver loops over the
+  row and does the work). A driver that loses its claim (it could not renew in time and
+  another replica took over) is cancelled: the operation is never run by two replicas
+  beyond one renewal period. The claim is released after each attempt, so a replica
+  waiting out a back-off (say, cut off from the cluster) leaves the operation to any
+  replica that can run it. During an outage every replica that picked the operation up
+  retries it on its own back-off; when the cluster answers, one of them wins the claim.
+- Resume at start, and on whichever replica is alive: `start` submits every environment
+  whose ``operation`` is set, and with ``claims`` a sweep every ``sweep_interval`` submits
+  the pending operations nobody holds a live claim on (their replica died, or stopped), so
+  nothing stays ``starting``/``deleting`` until that replica comes back.
 - Failures are never lost: the operation is retried with capped exponential backoff (an API
-  outage must not strand environments). An interruption the service expects
+  outage must not strand environments), cut short when the cluster answers again
+  (`catalyst.service.retry_wait`). An interruption the service expects
   (`OperationInterrupted`: the cluster unreachable, 429, 5xx) is one WARNING line; anything
   else is an ERROR with its traceback. Expected failures (render/apply errors) are handled by
   the executor itself, which records them as the environment's status and clears the
   operation.
-- Prompt resumption: while any operation waits to retry, one probe task asks whether the
-  cluster answers (``cluster_reachable``, every ``probe_interval``); when it answers again
-  after it had not, every waiting operation retries at once with its back-off reset, so a
-  long outage does not leave work waiting up to a minute after the cluster is back. The probe
-  ends when nothing waits.
-- `stop` cancels every driver and waits for them; an interrupted operation stays pending in
-  the database and is resumed by the next `start`.
+- `stop` cancels every driver and the sweep and waits for them; an interrupted operation
+  stays pending in the database (its claim released) and is resumed by another replica's
+  sweep or the next `start`.
 """
 
 from __future__ import annotations
@@ -31,15 +39,23 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Protocol
 
 from catalyst.cancellation import cancel_and_wait
+from catalyst.service.retry_wait import RetryWait
 
 logger = logging.getLogger(__name__)
 
 _RETRY_INITIAL = 1.0
 _RETRY_MAX = 60.0
+
+
+class _NotClaimed(Exception):
+    """Another replica holds the operation (or the claim could not be read): the driver
+    ends and leaves it to that replica, or to the next sweep."""
 
 
 class OperationInterrupted(Exception):
@@ -63,6 +79,20 @@ class OperationExecutor(Protocol):
         ...
 
 
+class OperationClaimer(Protocol):
+    """This replica's claims on operations (`catalyst.store.operation_claims`)."""
+
+    ttl: timedelta
+
+    async def claim(self, environment_id: int) -> bool: ...
+
+    async def renew(self, environment_id: int) -> bool: ...
+
+    async def release(self, environment_id: int) -> None: ...
+
+    async def pending_unclaimed(self) -> list[int]: ...
+
+
 class OperationRunner:
     """Owns the driver tasks that execute pending operations (see module docstring)."""
 
@@ -74,24 +104,27 @@ class OperationRunner:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         cluster_reachable: Callable[[], Awaitable[object]] | None = None,
         probe_interval: float = 1.0,
+        claims: OperationClaimer | None = None,
+        sweep_interval: float = 5.0,
     ) -> None:
-        """``cluster_reachable`` raises when the cluster does not answer (the recovery
-        probe; without it, retries wait out their back-off)."""
+        """``cluster_reachable`` raises when the cluster does not answer (it ends back-offs
+        early when the cluster recovers); ``claims`` makes the runner share the work with
+        other replicas (without it, this process is the only one)."""
         self._executor = executor
         self._slots = asyncio.Semaphore(max_concurrency)
         self._drivers: dict[int, asyncio.Task[None]] = {}
         # Set when a submit arrives while the driver is running, so the driver looks again
         # before it exits rather than missing work queued just before its last read.
         self._rerun: set[int] = set()
-        self._sleep = sleep
         self._running = False
         self._idle = asyncio.Event()
         self._idle.set()
-        self._cluster_reachable = cluster_reachable
-        self._probe_interval = probe_interval
-        self._probe: asyncio.Task[None] | None = None
-        self._waiting = 0  # drivers waiting to retry
-        self._recovered = asyncio.Event()  # replaced after each recovery
+        self._retry_wait = RetryWait(
+            sleep=sleep, cluster_reachable=cluster_reachable, probe_interval=probe_interval
+        )
+        self._claims = claims
+        self._sweep_interval = sweep_interval
+        self._sweep: asyncio.Task[None] | None = None
 
     @property
     def active(self) -> int:
@@ -99,13 +132,17 @@ class OperationRunner:
         return len(self._drivers)
 
     async def start(self) -> None:
-        """Start accepting work and resume every pending operation found in the database."""
+        """Start accepting work and resume every pending operation found in the database
+        (and, with claims, keep sweeping for operations nobody runs)."""
         self._running = True
         pending = await self._executor.pending_environment_ids()
         if pending:
             logger.info("resuming pending operations of environments %s", pending)
         for env_id in pending:
             self.submit(env_id)
+        if self._claims is not None:
+            self._sweep = asyncio.create_task(self._sweep_loop(), name="operation-sweep")
+            self._sweep.add_done_callback(_report_sweep_end)
 
     def submit(self, env_id: int) -> None:
         """Make sure the environment's pending operation gets executed (idempotent)."""
@@ -126,14 +163,14 @@ class OperationRunner:
         await self._idle.wait()
 
     async def stop(self) -> None:
-        """Cancel every driver and wait for them to finish (a driver's failure is logged
-        when it ends; a cancellation of the caller propagates)."""
+        """Cancel the sweep and every driver and wait for them to finish (a driver's failure
+        is logged when it ends; a cancellation of the caller propagates)."""
         self._running = False
+        if self._sweep is not None:
+            await cancel_and_wait([self._sweep])
+            self._sweep = None
         await cancel_and_wait(list(self._drivers.values()))
-        if self._probe is not None:
-            for error in await cancel_and_wait([self._probe]):
-                logger.error("cluster recovery probe failed", exc_info=error)
-            self._probe = None
+        await self._retry_wait.stop()
 
     def _forget(self, env_id: int, task: asyncio.Task[None]) -> None:
         if self._drivers.get(env_id) is task:
@@ -160,9 +197,11 @@ class OperationRunner:
             self._rerun.discard(env_id)
             try:
                 async with self._slots:
-                    did_work = await self._executor.run_pending(env_id)
+                    did_work = await self._attempt(env_id)
             except asyncio.CancelledError:
                 raise
+            except _NotClaimed:
+                return
             except OperationInterrupted as exc:
                 logger.warning(
                     "environment %s: operation interrupted (%s); retrying in %.0f s",
@@ -179,56 +218,88 @@ class OperationRunner:
                 if not did_work and env_id not in self._rerun:
                     return
                 continue
-            recovered = await self._wait_to_retry(delay)
+            recovered = await self._retry_wait.wait(delay)
             delay = _RETRY_INITIAL if recovered else min(delay * 2, _RETRY_MAX)
 
-    async def _wait_to_retry(self, delay: float) -> bool:
-        """Wait ``delay`` seconds, or less if the cluster answers again meanwhile (then
-        return True)."""
-        recovered = self._recovered
-        self._waiting += 1
-        self._ensure_probe()
-        sleeping = asyncio.ensure_future(self._sleep(delay))
-        waking = asyncio.ensure_future(recovered.wait())
+    async def _attempt(self, env_id: int) -> bool:
+        """Run the pending operation once; with claims, only while holding its claim (so a
+        replica waiting out a back-off leaves the operation to any other that can run it).
+        Raises `_NotClaimed` when another replica holds it."""
+        if self._claims is None:
+            return await self._executor.run_pending(env_id)
+        async with self._claim(env_id, self._claims):
+            return await self._executor.run_pending(env_id)
+
+    @asynccontextmanager
+    async def _claim(self, env_id: int, claims: OperationClaimer) -> AsyncIterator[None]:
+        """Hold the environment's claim (renewed meanwhile) for the duration of the block;
+        the current task is cancelled if the claim is lost."""
         try:
-            await asyncio.wait({sleeping, waking}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            self._waiting -= 1
-            await cancel_and_wait([sleeping, waking])
-        return recovered.is_set()
-
-    def _ensure_probe(self) -> None:
-        if self._cluster_reachable is None or self._probe is not None or not self._running:
-            return
-        self._probe = asyncio.create_task(self._probe_cluster(), name="operation-recovery-probe")
-        self._probe.add_done_callback(self._probe_ended)
-
-    def _probe_ended(self, task: asyncio.Task[None]) -> None:
-        if not task.cancelled() and task.exception() is not None:
-            logger.error("cluster recovery probe failed", exc_info=task.exception())
-
-    async def _probe_cluster(self) -> None:
-        """While operations wait to retry: wake them all when the cluster answers again
-        after it had not."""
-        assert self._cluster_reachable is not None
-        unreachable = False
+            claimed = await claims.claim(env_id)
+        except Exception as exc:  # the sweep submits it again
+            logger.warning("environment %s: operation not claimed (%s)", env_id, exc)
+            raise _NotClaimed from None
+        if not claimed:
+            logger.debug("environment %s: operation held by another replica", env_id)
+            raise _NotClaimed
+        driver = asyncio.current_task()
+        assert driver is not None
+        keeper = asyncio.create_task(
+            self._keep_claim(env_id, claims, driver), name=f"operation-claim-env-{env_id}"
+        )
         try:
-            while self._waiting:
-                try:
-                    await self._cluster_reachable()
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    unreachable = True
-                else:
-                    if unreachable:
-                        logger.info("cluster answers again: resuming waiting operations now")
-                        self._recovered.set()
-                        self._recovered = asyncio.Event()
-                        unreachable = False
-                await asyncio.sleep(self._probe_interval)
+            yield
         finally:
-            # Unregister synchronously, so a driver that starts waiting from now on starts
-            # a new probe rather than counting on this one.
-            if self._probe is asyncio.current_task():
-                self._probe = None
+            for error in await cancel_and_wait([keeper]):
+                logger.error("claim keeper of environment %s failed", env_id, exc_info=error)
+            try:
+                await claims.release(env_id)
+            except Exception as exc:  # it expires on its own
+                logger.warning("environment %s: claim not released (%s)", env_id, exc)
+
+    async def _keep_claim(
+        self, env_id: int, claims: OperationClaimer, driver: asyncio.Task[None]
+    ) -> None:
+        """Renew the claim every third of its lifetime; cancel the driver once it may have
+        been taken over (renewal refused, or no renewal succeeded for a whole lifetime)."""
+        ttl = claims.ttl.total_seconds()
+        loop = asyncio.get_running_loop()
+        renewed_at = loop.time()
+        while True:
+            await asyncio.sleep(ttl / 3)
+            try:
+                held = await claims.renew(env_id)
+            except Exception as exc:
+                logger.warning("environment %s: claim not renewed (%s)", env_id, exc)
+                held = loop.time() - renewed_at < ttl
+            else:
+                renewed_at = loop.time()
+            if not held:
+                logger.warning(
+                    "environment %s: claim on the operation lost; another replica runs it",
+                    env_id,
+                )
+                driver.cancel()
+                return
+
+    async def _sweep_loop(self) -> None:
+        """Submit pending operations that no replica holds a live claim on."""
+        assert self._claims is not None
+        while True:
+            await asyncio.sleep(self._sweep_interval)
+            try:
+                orphans = [
+                    i for i in await self._claims.pending_unclaimed() if i not in self._drivers
+                ]
+            except Exception as exc:
+                logger.warning("operation sweep failed (%s); trying again", exc)
+                continue
+            if orphans:
+                logger.info("taking over pending operations of environments %s", orphans)
+            for env_id in orphans:
+                self.submit(env_id)
+
+
+def _report_sweep_end(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("operation sweep stopped", exc_info=task.exception())

@@ -199,3 +199,20 @@ watcher_heartbeat = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     **TABLE_OPTIONS,
 )
+
+operation_claims = Table(
+    "operation_claims",
+    metadata,
+    # Which replica runs an environment's pending operation, until when (renewed while it
+    # runs). No row, or an expired one: any replica may take the operation over.
+    Column(
+        "environment_id",
+        Integer,
+        ForeignKey("environments.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("holder", String(K8S_NAME_LENGTH), nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    **TABLE_OPTIONS,
+)

@@ -21,6 +21,7 @@ EXPECTED_TABLES = {
     "environment_objects",
     "status_changes",
     "watcher_heartbeat",
+    "operation_claims",
 }
 
 

@@ -159,12 +159,12 @@ class CatalystReplicas:
         self.started: list[CatalystProcess] = []
         self._drains: list[asyncio.Task[None]] = []
 
-    def _environment(self, instance_id: str) -> dict[str, str]:
+    def _environment(self, instance_id: str, kubeconfig: Path) -> dict[str, str]:
         env = clean_environment()
         env.update(
             CATALYST_DATA_DIR=str(self._directory / instance_id),
             CATALYST_DATABASE_URL=self._database_url,
-            CATALYST_KUBECONFIG=str(self._kubeconfig),
+            CATALYST_KUBECONFIG=str(kubeconfig),
             CATALYST_INSTANCE_ID=instance_id,
             CATALYST_LOG_LEVEL="INFO",
         )
@@ -172,8 +172,9 @@ class CatalystReplicas:
             env[f"CATALYST_{name.upper()}"] = str(value)
         return env
 
-    async def start(self, instance_id: str) -> CatalystProcess:
-        """Start one replica and return once its API URL is known (it is then serving)."""
+    async def start(self, instance_id: str, *, kubeconfig: Path | None = None) -> CatalystProcess:
+        """Start one replica and return once its API URL is known (it is then serving);
+        ``kubeconfig`` replaces the shared one for this replica (e.g. through a relay)."""
         self._directory.mkdir(parents=True, exist_ok=True)
         log_path = self._directory / f"{instance_id}-{len(self.started)}.log"
         with log_path.open("wb") as log:
@@ -184,7 +185,7 @@ class CatalystReplicas:
                 "serve",
                 "--port",
                 "0",
-                env=self._environment(instance_id),
+                env=self._environment(instance_id, kubeconfig or self._kubeconfig),
                 stdout=asyncio.subprocess.PIPE,
                 stderr=log,
             )

@@ -16,7 +16,9 @@ kube-apiserver does, as far as clients (informers, kubectl, Helm) can notice:
   ``NamesAccepted=True`` and ``Established=True`` (a real server sets ``Established`` a
   moment later) and ``storedVersions``. Names another CRD of the group already accepted
   (plural, singular, short names, kind, listKind) give ``NamesAccepted=False`` with the real
-  reasons (``PluralConflict``...), and a CRD that was never established is not served.
+  reasons (``PluralConflict``...), and a CRD that was never established is not served; it
+  is looked at again whenever another CRD of its group changes or goes, as the naming
+  controller does, so it is established once its names are free.
 * **Serving.** Every ``served`` version of an established CRD is registered in the
   server's registry (never a global one) as a custom `ResourceType` named by
   ``status.acceptedNames``, with the ``status``/``scale`` subresources and
@@ -644,6 +646,7 @@ class CustomResourceDefinitions(QueuedController[str]):
                 self._serve(name, ())
             else:
                 self._observe(event.obj)
+            self._recheck_group(event.obj)
         elif rt.custom:
             name = crd_name_of(rt)
             if name in self._terminating:
@@ -659,6 +662,18 @@ class CustomResourceDefinitions(QueuedController[str]):
         else:
             self._terminating.discard(name)
 
+    def _recheck_group(self, changed: Obj) -> None:
+        """Queue the CRDs of ``changed``'s group whose names were refused: the names they
+        want may have become free."""
+        group = _dict(changed.get("spec")).get("group")
+        for crd in self.store.list(CRD_TYPE):
+            if (
+                crd["metadata"]["name"] != changed["metadata"]["name"]
+                and _dict(crd.get("spec")).get("group") == group
+                and not condition_true(crd, "NamesAccepted")
+            ):
+                self.enqueue(str(crd["metadata"]["name"]))
+
     def _serve(self, name: str, types: tuple[ResourceType, ...]) -> None:
         gone = self.store.registry.set_custom(name, types)
         if gone and self.hub is not None:
@@ -671,6 +686,11 @@ class CustomResourceDefinitions(QueuedController[str]):
         if crd is None:
             return
         meta = crd["metadata"]
+        if not meta.get("deletionTimestamp") and not condition_true(crd, "NamesAccepted"):
+            # Names refused before may be free now: the write hook decides again.
+            with unless_vanished("crd names: status"):
+                self.store.update(CRD_TYPE, crd, subresource="status")
+            return
         if not meta.get("deletionTimestamp") or CLEANUP_FINALIZER not in (
             meta.get("finalizers") or []
         ):

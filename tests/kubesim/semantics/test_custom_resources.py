@@ -160,6 +160,21 @@ async def test_conflicting_names_are_not_accepted_nor_served(kube_api) -> None:
     await call(kube_api, "GET", "/apis/example.com/v1/gizmos", status=200)
 
 
+async def test_names_refused_are_accepted_once_the_other_crd_is_gone(kube_api) -> None:
+    await install(kube_api, crd())
+    clash = await install(kube_api, crd("gizmos", "Widget"))
+    assert conditions(clash)["Established"] == ("False", "NotAccepted")
+    await call(kube_api, "DELETE", f"{CRDS}/widgets.example.com", status=200)
+
+    async def established() -> bool:
+        live = await call(kube_api, "GET", f"{CRDS}/gizmos.example.com", status=200)
+        return conditions(live)["Established"] == ("True", "InitialNamesAccepted")
+
+    await eventually(established)
+    listed = await call(kube_api, "GET", "/apis/example.com/v1/gizmos", status=200)
+    assert listed["kind"] == "WidgetList"
+
+
 # ------------------------------------------------------------------------------ validation
 
 

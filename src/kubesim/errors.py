@@ -110,8 +110,11 @@ def invalid(
     *,
     group: str = "",
 ) -> ApiError:
-    """422 Invalid with field causes: ``[{"reason", "message", "field"}]``."""
+    """422 Invalid with field causes: ``[{"reason", "message", "field"}]``; several causes
+    are summarised in brackets, as apimachinery's aggregate error prints them."""
     summary = ", ".join(f"{c.get('field', '')}: {c.get('message', '')}" for c in causes)
+    if len(causes) > 1:
+        summary = f"[{summary}]"
     qualified = f"{kind}.{group}" if group else kind
     return ApiError(
         "Invalid",

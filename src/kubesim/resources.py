@@ -1,10 +1,19 @@
 """The kinds kubesim serves, with the discovery data real clients expect.
 
-`REGISTRY` is the single source of truth for what exists: discovery documents,
-URL routing, OpenAPI stubs and field-selector validation all read it. Names,
-short names, categories and verbs mirror a v1.32 kube-apiserver so kubectl's
-RESTMapper resolves `kubectl get deploy`, `kubectl get all` and friends the
-same way it does against a real cluster.
+`BUILTIN_TYPES` are the kinds every kubesim serves; `REGISTRY` is a frozen
+registry of just those, for code that names a built-in type. A running server
+reads its own registry (`Store.registry`, a `ResourceRegistry` made by
+`new_registry()`): the built-in types plus the custom resources its
+CustomResourceDefinitions registered (`kubesim.crds`), so discovery documents,
+URL routing, OpenAPI stubs and field-selector validation of one server never
+see another server's CRDs. Names, short names, categories and verbs mirror a
+v1.32 kube-apiserver so kubectl's RESTMapper resolves `kubectl get deploy`,
+`kubectl get all` and friends the same way it does against a real cluster.
+
+All versions of one resource share one storage, keyed by `store_key`
+(group, plural): an object written through one version of a custom resource
+reads back through every other version, with only ``apiVersion`` converted
+(`in_version`), as CRDs with ``conversion.strategy: None`` behave.
 
 Awkward cases: `events` exists twice (core/v1 and events.k8s.io/v1) and shares
 one storage in a real cluster; here they are two separate resources. Namespaces
@@ -14,7 +23,8 @@ through their own paths.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +64,16 @@ class ResourceType:
     subresources: tuple[str, ...] = ()
     field_selectors: tuple[str, ...] = ()
     top_level_fields: tuple[str, ...] = SPEC_STATUS
+    # Custom resources (served from a CRD): any top-level field is accepted, strategic
+    # merge patch is refused, only metadata.name/namespace field selectors exist.
+    custom: bool = False
+    list_kind_name: str = ""  # a CRD's spec.names.listKind ("" = f"{kind}List")
+    # A custom resource's scale subresource: (specReplicasPath, statusReplicasPath,
+    # labelSelectorPath), JSON paths like ".spec.replicas" ("" = unset).
+    scale_paths: tuple[str, str, str] | None = None
+    # A custom resource's additionalPrinterColumns: (name, type, format, priority,
+    # jsonPath, description) each.
+    printer_columns: tuple[tuple[str, str, str, int, str, str], ...] = ()
     known_fields: frozenset[str] = field(default=frozenset(), compare=False, hash=False)
 
     def __post_init__(self) -> None:
@@ -74,7 +94,12 @@ class ResourceType:
 
     @property
     def list_kind(self) -> str:
-        return f"{self.kind}List"
+        return self.list_kind_name or f"{self.kind}List"
+
+    @property
+    def store_key(self) -> tuple[str, str]:
+        """The storage all versions of this resource share: (group, plural)."""
+        return (self.group, self.plural)
 
     def __repr__(self) -> str:
         return f"ResourceType({self.api_version}/{self.plural})"
@@ -401,24 +426,81 @@ _TYPES: tuple[ResourceType, ...] = (
         namespaced=False,
         top=("roleRef", "subjects"),
     ),
+    _rt(
+        "apiextensions.k8s.io",
+        "customresourcedefinitions",
+        "customresourcedefinition",
+        "CustomResourceDefinition",
+        namespaced=False,
+        short=("crd", "crds"),
+        categories=("api-extensions",),
+        sub=("status",),
+    ),
 )
 
 
-class ResourceRegistry:
-    """Lookup of served resource types by URL coordinates or by kind."""
+_KUBE_VERSION_RE = re.compile(r"^v([1-9][0-9]*)(?:(alpha|beta)([1-9][0-9]*))?$")
 
-    def __init__(self, types: tuple[ResourceType, ...]) -> None:
+
+def version_priority(version: str) -> tuple[int, int, int, str]:
+    """Sort key putting versions in Kubernetes' priority order (most preferred first):
+    GA before beta before alpha, higher numbers first, then any other name by name."""
+    match = _KUBE_VERSION_RE.match(version)
+    if match is None:
+        return (3, 0, 0, version)
+    major = int(match.group(1))
+    stability = {None: 0, "beta": 1, "alpha": 2}[match.group(2)]
+    minor = int(match.group(3) or 0)
+    return (stability, -major, -minor, "")
+
+
+class ResourceRegistry:
+    """Lookup of served resource types by URL coordinates or by kind.
+
+    A registry starts with a fixed set of built-in types; a mutable one (``frozen=False``)
+    also holds custom types registered per CRD through :meth:`set_custom`. A custom type
+    is never served over a built-in resource (same group and plural, any version): the
+    built-in one keeps its URLs and its storage.
+    """
+
+    def __init__(self, types: Iterable[ResourceType], *, frozen: bool = True) -> None:
+        self._builtin = tuple(types)
+        self._frozen = frozen
+        self._custom: dict[str, tuple[ResourceType, ...]] = {}  # CRD name -> its served types
+        self._reindex()
+
+    def _reindex(self) -> None:
+        builtin_storages = {t.store_key for t in self._builtin}
+        custom = sorted(
+            (
+                t
+                for types in self._custom.values()
+                for t in types
+                if t.store_key not in builtin_storages
+            ),
+            key=lambda t: (t.group, version_priority(t.version), t.plural),
+        )
+        types = self._builtin + tuple(custom)
         self._types = types
         self._by_path = {(t.group, t.version, t.plural): t for t in types}
         self._by_kind: dict[tuple[str, str], ResourceType] = {}
         for t in types:
             # The first registration of a kind wins (core Event before events.k8s.io).
             self._by_kind.setdefault((t.api_version, t.kind), t)
-        self._groups: dict[str, list[str]] = {}
-        for t in types:
-            versions = self._groups.setdefault(t.group, [])
+        groups: dict[str, list[str]] = {}
+        for t in self._builtin:
+            versions = groups.setdefault(t.group, [])
             if t.version not in versions:
                 versions.append(t.version)
+        custom_groups: dict[str, list[str]] = {}
+        for t in custom:
+            versions = groups.get(t.group) or custom_groups.setdefault(t.group, [])
+            if t.version not in versions:
+                versions.append(t.version)
+        for versions in custom_groups.values():
+            versions.sort(key=version_priority)
+        # CRD groups come after the built-in ones, by name (as the aggregator orders them).
+        self._groups = {**groups, **dict(sorted(custom_groups.items()))}
 
     def get(self, group: str, version: str, plural: str) -> ResourceType | None:
         return self._by_path.get((group, version, plural))
@@ -433,18 +515,76 @@ class ResourceRegistry:
         return iter(self._types)
 
     def groups(self) -> dict[str, list[str]]:
-        """group name ("" for core) → served versions, in registration order."""
+        """group name ("" for core) → served versions, in preference order."""
         return self._groups
 
     def in_group_version(self, group: str, version: str) -> list[ResourceType]:
         return [t for t in self._types if t.group == group and t.version == version]
 
+    def storages(self) -> list[ResourceType]:
+        """One served type per storage (the first of its versions): the types to visit to
+        see every stored object exactly once."""
+        seen: set[tuple[str, str]] = set()
+        out: list[ResourceType] = []
+        for t in self._types:
+            if t.store_key not in seen:
+                seen.add(t.store_key)
+                out.append(t)
+        return out
 
-REGISTRY = ResourceRegistry(_TYPES)
+    # ------------------------------------------------------------- custom types
+
+    def custom_types(self, crd_name: str) -> tuple[ResourceType, ...]:
+        """The types registered for one CRD (those shadowed by built-ins included)."""
+        return self._custom.get(crd_name, ())
+
+    def is_builtin_storage(self, rt: ResourceType) -> bool:
+        """Whether ``rt``'s storage is a built-in resource's."""
+        return any(t.store_key == rt.store_key for t in self._builtin)
+
+    def set_custom(self, crd_name: str, types: Iterable[ResourceType]) -> tuple[ResourceType, ...]:
+        """Serve exactly ``types`` for the CRD ``crd_name`` (none: stop serving it).
+
+        Returns the previously registered types that are no longer served as they were.
+        """
+        if self._frozen:
+            raise TypeError("this registry is frozen (use new_registry() for a server)")
+        new = tuple(types)
+        old = self._custom.get(crd_name, ())
+        if new:
+            self._custom[crd_name] = new
+        else:
+            self._custom.pop(crd_name, None)
+        if new != old:
+            self._reindex()
+        return tuple(t for t in old if t not in new)
+
+
+BUILTIN_TYPES: tuple[ResourceType, ...] = _TYPES
+
+REGISTRY = ResourceRegistry(BUILTIN_TYPES)
+"""The built-in types only (frozen): for code that names a built-in type."""
+
+
+def new_registry() -> ResourceRegistry:
+    """A server's own registry: the built-in types, open to CRD registrations."""
+    return ResourceRegistry(BUILTIN_TYPES, frozen=False)
+
+
+def in_version(rt: ResourceType, obj: Obj) -> Obj:
+    """``obj`` as served through ``rt``'s version (only ``apiVersion`` differs between
+    versions of one storage); the object itself when it already is."""
+    if obj.get("apiVersion") == rt.api_version:
+        return obj
+    return {**obj, "apiVersion": rt.api_version}
+
 
 NAMESPACES = REGISTRY.get("", "v1", "namespaces")
 assert NAMESPACES is not None
 NAMESPACE_TYPE: ResourceType = NAMESPACES
+_CRDS = REGISTRY.get("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+assert _CRDS is not None
+CRD_TYPE: ResourceType = _CRDS
 
 
 def resource_type(group: str, version: str, plural: str) -> ResourceType:

@@ -13,7 +13,9 @@ Guarantees:
   selector matches everything (callers that need "nil selects nothing" check for None).
 * :func:`parse_field_selector` supports ``=``, ``==`` and ``!=`` on ``metadata.name``,
   ``metadata.namespace`` and the type's own ``field_selectors``; an unknown field is a
-  400 listing the supported ones. Values may escape ``\\``, ``,`` and ``=`` with a backslash.
+  400 listing the supported ones (for a custom resource the apiextensions server's
+  ``field label not supported: <field>``; CRD ``selectableFields`` are not emulated).
+  Values may escape ``\\``, ``,`` and ``=`` with a backslash.
 
 Awkward cases: an object without a label matches ``k!=v`` and ``k notin (...)``; a field
 that is absent from the object compares as the empty string (``spec.nodeName=`` selects
@@ -384,6 +386,8 @@ def parse_field_selector(s: str, rt: ResourceType) -> FieldSelector:
         field, op, value = parsed
         field = field.strip()
         if field not in supported:
+            if rt.custom:
+                raise bad_request(f"field label not supported: {field}")
             listed = ", ".join(f'"{f}"' for f in supported)
             raise bad_request(f'"{field}" is not a known field selector: only {listed}')
         requirements.append(FieldRequirement(field, op == "!=", _unescape(value)))

@@ -1,10 +1,13 @@
 """`KubeSim`: the whole emulator in one object.
 
-Composition order on ``start()``: store → watch hub → faults → bootstrap
-objects (system namespaces, the ``kubesim-node`` Node) → controllers
-(garbage collector, namespace controller, workload simulator) → HTTP server →
-kubeconfig. ``stop()`` runs it backwards: closes every watch so streaming
-handlers return, stops the HTTP server, then the controllers.
+Composition order on ``start()``: store (with the server's own resource
+registry) → watch hub → faults → CustomResourceDefinition serving
+(`kubesim.crds`, part of the API server, so it runs even without controllers)
+→ bootstrap objects (system namespaces, the ``kubesim-node`` Node) →
+controllers (garbage collector, namespace controller, workload simulator) →
+HTTP server → kubeconfig. ``stop()`` runs it backwards: closes every watch so
+streaming handlers return, stops the HTTP server, then the controllers and
+the CRD serving.
 
 Controllers live in modules written separately; while one is missing, kubesim
 logs a warning and runs without it (tests of the API alone still work).
@@ -27,6 +30,7 @@ from aiohttp import web
 
 from kubesim.api import ApiContext, build_app
 from kubesim.api.context import DEFAULT_BOOKMARK_INTERVAL, DEFAULT_MIN_REQUEST_TIMEOUT
+from kubesim.crds import CustomResourceDefinitions
 from kubesim.errors import ApiError
 from kubesim.faults import Faults
 from kubesim.kubeconfig import write_kubeconfig
@@ -170,6 +174,7 @@ class KubeSim:
             queue_limit=watch_queue_limit,
         )
         self.faults = Faults(self.hub)
+        self.crds = CustomResourceDefinitions(self.store, self.hub)
         self.simulator: Any | None = None
         self._bookmark_interval = bookmark_interval
         self._min_request_timeout = min_request_timeout
@@ -186,6 +191,7 @@ class KubeSim:
     # ------------------------------------------------------------- lifecycle
 
     async def start(self) -> None:
+        await self.crds.start()
         self._bootstrap()
         self.store.add_listener(self._on_event)
         if self._with_controllers:
@@ -225,6 +231,7 @@ class KubeSim:
             except Exception:
                 log.exception("stopping %r failed", controller)
         self._controllers.clear()
+        await self.crds.stop()
         self.store.remove_listener(self._on_event)
 
     async def __aenter__(self) -> KubeSim:

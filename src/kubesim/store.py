@@ -21,6 +21,16 @@ Guarantees (k8s-semantics Part B):
 Listeners are called synchronously after each commit, in commit order, on the
 loop thread. A listener must be fast and must not write to the store; one that
 raises is logged and the remaining listeners still run.
+
+Write hooks (:class:`WriteHook`) extend the write path of particular kinds
+(CustomResourceDefinitions, custom resources: `kubesim.crds`): they see every
+create and update draft before it is committed (dry runs included) and may
+change it or refuse it with an `ApiError`, and may replace the first deletion
+of an object by an update.
+
+Objects are stored per resource (`ResourceType.store_key`), not per version:
+reads through any version of a custom resource return it with that version's
+``apiVersion``. ``registry`` is the server's own `ResourceRegistry`.
 """
 
 from __future__ import annotations
@@ -33,13 +43,20 @@ import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
 from kubesim.defaults import apply_defaults
 from kubesim.errors import ApiError, already_exists, conflict, forbidden, invalid, not_found
-from kubesim.resources import NAMESPACE_TYPE, Obj, ResourceType
+from kubesim.resources import (
+    NAMESPACE_TYPE,
+    Obj,
+    ResourceRegistry,
+    ResourceType,
+    in_version,
+    new_registry,
+)
 from kubesim.timestamps import now_rfc3339
 
 log = logging.getLogger(__name__)
@@ -59,6 +76,8 @@ _IMMUTABLE_META = (
 _NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 _NOT_DESIRED_STATE = frozenset({"metadata", "status", "apiVersion", "kind"})
+# A custom resource without a status subresource: every change but metadata is desired state.
+_NOT_DESIRED_STATE_OPEN = frozenset({"metadata", "apiVersion", "kind"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,14 +94,29 @@ class Event:
 Listener = Callable[[Event], None]
 
 
+class WriteHook(Protocol):
+    """Kind-specific write logic the store runs inside its writes (see module docstring)."""
+
+    def before_write(
+        self, rt: ResourceType, new: Obj, live: Obj | None, subresource: str | None
+    ) -> None:
+        """Adjust ``new`` (a private draft; replace nested values, never edit them in
+        place) or raise ApiError. ``live`` is None on create."""
+
+    def before_delete(self, rt: ResourceType, live: Obj) -> Obj | None:
+        """For an object not yet being deleted: an update to commit instead of the
+        deletion (e.g. deletionTimestamp plus a finalizer), or None for the usual way."""
+
+
 def deep_copy(obj: Obj) -> Obj:
     """A private copy of a JSON object (orjson round-trip beats copy.deepcopy)."""
     result: Obj = orjson.loads(orjson.dumps(obj))
     return result
 
 
-def _desired_state(obj: Obj) -> dict[str, Any]:
-    return {k: v for k, v in obj.items() if k not in _NOT_DESIRED_STATE}
+def _desired_state(rt: ResourceType, obj: Obj) -> dict[str, Any]:
+    skip = _NOT_DESIRED_STATE_OPEN if rt.custom and not rt.has_status else _NOT_DESIRED_STATE
+    return {k: v for k, v in obj.items() if k not in skip}
 
 
 def _without_volatile_meta(obj: Obj) -> Obj:
@@ -97,44 +131,59 @@ def _without_volatile_meta(obj: Obj) -> Obj:
 class Store:
     """All objects of the emulated cluster, keyed by (type, namespace, name)."""
 
-    def __init__(self, *, initial_rv: int = 1) -> None:
+    def __init__(self, *, initial_rv: int = 1, registry: ResourceRegistry | None = None) -> None:
         self.current_rv = initial_rv
-        # type -> namespace ("" when cluster-scoped) -> name -> object
-        self._objects: dict[ResourceType, dict[str, dict[str, Obj]]] = {}
+        self.registry = registry if registry is not None else new_registry()
+        # (group, plural) -> namespace ("" when cluster-scoped) -> name -> object
+        self._storage: dict[tuple[str, str], dict[str, dict[str, Obj]]] = {}
         self._listeners: list[Listener] = []
+        self._hooks: builtins.list[WriteHook] = []
         self._cluster_ips = itertools.count(1)
 
     # ------------------------------------------------------------------ reads
 
     def get(self, rt: ResourceType, namespace: str | None, name: str) -> Obj | None:
-        by_ns = self._objects.get(rt)
+        by_ns = self._storage.get(rt.store_key)
         if by_ns is None:
             return None
         names = by_ns.get(namespace or "")
-        return names.get(name) if names else None
+        obj = names.get(name) if names else None
+        if obj is not None and rt.custom:
+            return in_version(rt, obj)
+        return obj
 
     def list(self, rt: ResourceType, namespace: str | None = None) -> list[Obj]:
         """Objects of one type, in one namespace or all; unfiltered, unordered."""
-        by_ns = self._objects.get(rt)
+        by_ns = self._storage.get(rt.store_key)
         if not by_ns:
             return []
+        out: list[Obj] = []
         if namespace:
             names = by_ns.get(namespace)
-            return list(names.values()) if names else []
-        out: list[Obj] = []
-        for names in by_ns.values():
-            out.extend(names.values())
+            out = list(names.values()) if names else []
+        else:
+            for names in by_ns.values():
+                out.extend(names.values())
+        if rt.custom:
+            return [in_version(rt, obj) for obj in out]
         return out
+
+    @property
+    def _objects(self) -> dict[ResourceType, dict[str, dict[str, Obj]]]:
+        """The stored objects by one served type per storage (the layout before storages
+        were shared between versions; for code that still reads it)."""
+        by_key = {rt.store_key: rt for rt in self.registry.storages()}
+        return {by_key[key]: by_ns for key, by_ns in self._storage.items() if key in by_key}
 
     def count(self, rt: ResourceType | None = None) -> int:
         if rt is not None:
-            return sum(len(n) for n in self._objects.get(rt, {}).values())
-        return sum(len(n) for by_ns in self._objects.values() for n in by_ns.values())
+            return sum(len(n) for n in self._storage.get(rt.store_key, {}).values())
+        return sum(len(n) for by_ns in self._storage.values() for n in by_ns.values())
 
     def counts_by_type(self) -> dict[str, int]:
         return {
-            f"{rt.group_resource}": sum(len(n) for n in by_ns.values())
-            for rt, by_ns in self._objects.items()
+            (f"{plural}.{group}" if group else plural): sum(len(n) for n in by_ns.values())
+            for (group, plural), by_ns in self._storage.items()
         }
 
     def namespace_terminating(self, namespace: str) -> bool:
@@ -149,6 +198,13 @@ class Store:
     def remove_listener(self, fn: Listener) -> None:
         if fn in self._listeners:
             self._listeners.remove(fn)
+
+    def add_hook(self, hook: WriteHook) -> None:
+        self._hooks.append(hook)
+
+    def remove_hook(self, hook: WriteHook) -> None:
+        if hook in self._hooks:
+            self._hooks.remove(hook)
 
     def _emit(self, event: Event) -> None:
         for fn in list(self._listeners):
@@ -165,11 +221,11 @@ class Store:
 
     def _put(self, rt: ResourceType, obj: Obj) -> None:
         meta = obj["metadata"]
-        by_ns = self._objects.setdefault(rt, {})
+        by_ns = self._storage.setdefault(rt.store_key, {})
         by_ns.setdefault(meta.get("namespace") or "", {})[meta["name"]] = obj
 
     def _remove(self, rt: ResourceType, namespace: str | None, name: str) -> None:
-        by_ns = self._objects.get(rt)
+        by_ns = self._storage.get(rt.store_key)
         if not by_ns:
             return
         names = by_ns.get(namespace or "")
@@ -217,6 +273,9 @@ class Store:
             raise already_exists(rt.plural, name, group=rt.group)
         self._apply_create_defaults(rt, new)
         self._apply_write_defaults(rt, new)
+        for hook in self._hooks:
+            hook.before_write(rt, new, None, None)
+        meta = new["metadata"]
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = now_rfc3339()
         meta["generation"] = 1
@@ -262,8 +321,10 @@ class Store:
                 if live_ip and not (new.get("spec") or {}).get("clusterIP"):
                     new["spec"] = {**(new.get("spec") or {}), "clusterIP": live_ip}
             self._apply_write_defaults(rt, new)
+        for hook in self._hooks:
+            hook.before_write(rt, new, live, subresource)
         self._check_finalizers(rt, live, new)
-        if _desired_state(new) != _desired_state(live):
+        if _desired_state(rt, new) != _desired_state(rt, live):
             new["metadata"]["generation"] = int(live_meta.get("generation", 0)) + 1
         if _without_volatile_meta(new) == _without_volatile_meta(live):
             # Nothing changed: like etcd's GuaranteedUpdate, no new RV, no event.
@@ -309,6 +370,11 @@ class Store:
             raise not_found(rt.plural, name, group=rt.group)
         live_meta = live["metadata"]
         self._check_preconditions(rt, live, preconditions)
+        if not live_meta.get("deletionTimestamp"):
+            for hook in self._hooks:
+                replacement = hook.before_delete(rt, live)
+                if replacement is not None:
+                    return replacement if dry_run else self._commit_update(rt, live, replacement)
         finalizers = list(live_meta.get("finalizers") or [])
         if propagation == "Orphan" and "orphan" not in finalizers:
             finalizers.append("orphan")

@@ -9,6 +9,10 @@ Guarantees: every row has exactly one cell per column definition; missing data r
 kubectl does (``<none>``, ``<pending>``, ``0``); ``row.object`` is omitted for
 ``include_object="None"``, is a ``PartialObjectMetadata`` for ``"Metadata"`` (the default)
 and the full object for ``"Object"``. Kinds without a printer get NAME and AGE.
+Custom resources get the apiextensions server's table: Name plus the CRD's
+``additionalPrinterColumns`` (simple JSONPath: ``.a.b``, ``[n]``, ``[*]`` and
+``[?(@.key=="value")]`` filters; anything else renders an empty cell), or Name and
+Age when the CRD declares none.
 
 Awkward cases: ages are computed against the wall clock at render time, so they can read
 ``0s`` for brand-new objects; a pod's STATUS reproduces the printer's precedence (deleting →
@@ -18,9 +22,12 @@ Terminating, a waiting/terminated container's reason, init-container progress as
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
+
+import orjson
 
 from kubesim.resources import Obj, ResourceType
 from kubesim.timestamps import parse_time, utc_now
@@ -747,6 +754,133 @@ def _row_object(obj: Obj, include_object: str) -> dict[str, Any] | None:
     return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": metadata}
 
 
+# --- custom resources ----------------------------------------------------------------------
+
+_CR_NAME_DESCRIPTION = (
+    "Name must be unique within a namespace. Is required when creating resources, although "
+    "some resources may allow a client to request the generation of an appropriate name "
+    "automatically. Name is primarily intended for creation idempotence and configuration "
+    "definition. Cannot be updated. More info: "
+    "https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names"
+)
+_CR_AGE_DESCRIPTION = (
+    "CreationTimestamp is a timestamp representing the server time when this object was "
+    "created. It is not guaranteed to be set in happens-before order across separate "
+    "operations. Clients may not set this value. It is represented in RFC3339 form and is in "
+    "UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: "
+    "https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata"
+)
+# (name, type, format, priority, jsonPath, description): the column a CRD without
+# additionalPrinterColumns gets.
+_CR_AGE_COLUMN = ("Age", "date", "", 0, ".metadata.creationTimestamp", _CR_AGE_DESCRIPTION)
+_JSONPATH_TOKEN = re.compile(
+    r"""\.((?:\\.|[^.\[\\])+)"""  # .field (backslash escapes a dot)
+    r"""|\[\s*(\d+|\*)\s*\]"""  # [0] or [*]
+    r"""|\[\s*\?\(\s*@\.([\w.-]+)\s*==\s*(?:"([^"]*)"|'([^']*)'|(\S+?))\s*\)\s*\]"""  # filter
+)
+
+
+def _jsonpath_first(obj: Any, path: str) -> tuple[bool, Any]:
+    """The first value a simple JSONPath selects: (found, value)."""
+    path = path.strip()
+    if path.startswith("{") and path.endswith("}"):
+        path = path[1:-1].strip()
+    values = [obj]
+    pos = 0
+    while pos < len(path):
+        match = _JSONPATH_TOKEN.match(path, pos)
+        if match is None:
+            return False, None
+        pos = match.end()
+        field, index, filter_key = match.group(1), match.group(2), match.group(3)
+        selected: list[Any] = []
+        for value in values:
+            if field is not None:
+                name = field.replace("\\.", ".")
+                if isinstance(value, Mapping) and name in value:
+                    selected.append(value[name])
+            elif index is not None:
+                if isinstance(value, list):
+                    if index == "*":
+                        selected.extend(value)
+                    elif int(index) < len(value):
+                        selected.append(value[int(index)])
+            else:
+                want = next(g for g in match.groups()[3:] if g is not None)
+                for item in value if isinstance(value, list) else []:
+                    have = _get(item, *filter_key.split("."))
+                    if isinstance(have, bool):
+                        have = "true" if have else "false"
+                    if have is not None and str(have) == want:
+                        selected.append(item)
+        values = selected
+        if not values:
+            return False, None
+    return True, values[0]
+
+
+def _custom_cell(kind: str, value: Any, now: datetime) -> Any:
+    """The apiextensions table convertor's cell for a JSON value (None when unusable)."""
+    if value is None:
+        return None
+    if kind == "string":
+        if isinstance(value, str):
+            return value
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, int | float):
+            return str(value)
+        return orjson.dumps(value).decode()
+    if kind == "integer" and isinstance(value, int | float) and not isinstance(value, bool):
+        return int(value)
+    if kind == "number" and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if kind == "boolean" and isinstance(value, bool):
+        return value
+    if kind == "date" and isinstance(value, str):
+        when = parse_time(value)
+        if when is None:
+            return "<invalid>"
+        return human_duration((now - when).total_seconds())
+    return None
+
+
+def _custom_columns(rt: ResourceType) -> tuple[tuple[str, str, str, int, str, str], ...]:
+    return rt.printer_columns or (_CR_AGE_COLUMN,)
+
+
+def _custom_column_definitions(rt: ResourceType) -> list[dict[str, Any]]:
+    definitions = [
+        {
+            "name": "Name",
+            "type": "string",
+            "format": "name",
+            "description": _CR_NAME_DESCRIPTION,
+            "priority": 0,
+        }
+    ]
+    for name, kind, fmt, priority, json_path, description in _custom_columns(rt):
+        definitions.append(
+            {
+                "name": name,
+                "type": kind,
+                "format": fmt,
+                "description": description
+                or f"Custom resource definition column (in JSONPath format): {json_path}",
+                "priority": priority,
+            }
+        )
+    return definitions
+
+
+def _custom_row(rt: ResourceType, obj: Obj, now: datetime) -> list[Any]:
+    cells: list[Any] = [_name(obj)]
+    for _column, kind, _fmt, _priority, json_path, _description in _custom_columns(rt):
+        found, value = _jsonpath_first(obj, json_path)
+        cells.append(_custom_cell(kind, value, now) if found else None)
+    return cells
+
+
 def to_table(
     rt: ResourceType,
     objs: list[dict[str, Any]],
@@ -759,7 +893,8 @@ def to_table(
     now = utc_now()
     rows: list[dict[str, Any]] = []
     for obj in objs:
-        row: dict[str, Any] = {"cells": render(obj, now)}
+        cells = _custom_row(rt, obj, now) if rt.custom else render(obj, now)
+        row: dict[str, Any] = {"cells": cells}
         row_object = _row_object(obj, include_object or "Metadata")
         if row_object is not None:
             row["object"] = row_object
@@ -768,6 +903,10 @@ def to_table(
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",
         "metadata": list_meta,
-        "columnDefinitions": [_column_definition(c) for c in columns],
+        "columnDefinitions": (
+            _custom_column_definitions(rt)
+            if rt.custom
+            else [_column_definition(c) for c in columns]
+        ),
         "rows": rows,
     }

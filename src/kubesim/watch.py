@@ -8,8 +8,9 @@ older RVs are "too old" (410 Expired, B5/B10).
 
 Fan-out is cheap by construction:
 
-* watchers are indexed by (resource type, namespace), so an event only visits
-  the watchers that can possibly see it;
+* watchers are indexed by (resource storage, namespace), so an event only
+  visits the watchers that can possibly see it (every version of a custom
+  resource shares one storage; each watcher gets objects in its own version);
 * each event's JSON is encoded once (orjson), and the wire line for each event
   type is built once and shared by all watchers;
 * delivering to a watcher appends bytes to its own bounded queue and never
@@ -35,7 +36,7 @@ from typing import Any
 import orjson
 
 from kubesim.errors import ApiError, expired
-from kubesim.resources import Obj, ResourceType
+from kubesim.resources import Obj, ResourceType, in_version
 from kubesim.store import Event, Store
 
 Predicate = Callable[[Obj], bool]
@@ -79,21 +80,42 @@ class EncodedEvent:
     def rv(self) -> int:
         return self.event.rv
 
-    def line(self, event_type: str) -> bytes:
+    def line(self, event_type: str, rt: ResourceType | None = None) -> bytes:
+        """The wire line for ``event_type``, with the object as served through ``rt``'s
+        version (None or the event's own version: as committed)."""
+        obj = self.event.obj
+        if rt is not None and rt.custom and obj.get("apiVersion") != rt.api_version:
+            return self._converted_line(event_type, rt)
         cached = self._lines.get(event_type)
         if cached is not None:
             return cached
         if event_type == "DELETED" and self.event.type != "DELETED":
             # Stopped matching a selector: the previous state, stamped with this RV.
-            old = self.event.old or self.event.obj
-            old = {**old, "metadata": {**old["metadata"], "resourceVersion": str(self.rv)}}
-            line = event_line("DELETED", orjson.dumps(old))
+            line = event_line("DELETED", orjson.dumps(self.gone_state()))
         else:
             if self._obj_json is None:
-                self._obj_json = orjson.dumps(self.event.obj)
+                self._obj_json = orjson.dumps(obj)
             line = event_line(event_type, self._obj_json)
         self._lines[event_type] = line
         return line
+
+    def gone_state(self) -> Obj:
+        """What a watcher that stopped matching sees as DELETED: the previous state,
+        stamped with this event's RV."""
+        old = self.event.old or self.event.obj
+        return {**old, "metadata": {**old["metadata"], "resourceVersion": str(self.rv)}}
+
+    def _converted_line(self, event_type: str, rt: ResourceType) -> bytes:
+        key = f"{event_type} {rt.api_version}"
+        cached = self._lines.get(key)
+        if cached is None:
+            if event_type == "DELETED" and self.event.type != "DELETED":
+                obj = self.gone_state()
+            else:
+                obj = self.event.obj
+            cached = event_line(event_type, orjson.dumps(in_version(rt, obj)))
+            self._lines[key] = cached
+        return cached
 
 
 class Watcher:
@@ -151,9 +173,9 @@ class Watcher:
             obj = event.obj
             if event_type == "DELETED" and event.type != "DELETED":
                 obj = event.old or obj
-            self.push(self.renderer(event_type, obj))
+            self.push(self.renderer(event_type, in_version(self.rt, obj)))
         else:
-            self.push(entry.line(event_type))
+            self.push(entry.line(event_type, self.rt))
 
     def push(self, line: bytes) -> None:
         if self.closed:
@@ -199,7 +221,7 @@ class WatchHub:
         self.queue_limit = queue_limit
         self._history: deque[EncodedEvent] = deque()
         self.compacted_rv = store.current_rv
-        self._watchers: dict[tuple[ResourceType, str], set[Watcher]] = {}
+        self._watchers: dict[tuple[tuple[str, str], str], set[Watcher]] = {}
         self.dropped_slow_watchers = 0
         store.add_listener(self._on_event)
 
@@ -209,8 +231,9 @@ class WatchHub:
         entry = EncodedEvent(event)
         self._history.append(entry)
         self._trim(entry.monotonic)
-        rt = event.resource
-        for key in ((rt, entry.namespace), (rt, "")) if entry.namespace else ((rt, ""),):
+        store_key = event.resource.store_key
+        namespace = entry.namespace
+        for key in ((store_key, namespace), (store_key, "")) if namespace else ((store_key, ""),):
             watchers = self._watchers.get(key)
             if watchers:
                 for watcher in tuple(watchers):
@@ -260,17 +283,22 @@ class WatchHub:
             (o["metadata"].get("namespace") or "", o["metadata"]["name"]): o
             for o in self.store.list(rt, namespace)
         }
+        store_key = rt.store_key
         for entry in reversed(self._history):
             if entry.rv <= rv:
                 break
             event = entry.event
-            if event.resource is not rt or (namespace and entry.namespace != namespace):
+            if event.resource.store_key != store_key or (
+                namespace and entry.namespace != namespace
+            ):
                 continue
             key = (entry.namespace, event.obj["metadata"]["name"])
             if event.type == "ADDED":
                 objs.pop(key, None)
             elif event.old is not None:
                 objs[key] = event.old
+        if rt.custom:
+            return [in_version(rt, obj) for obj in objs.values()]
         return list(objs.values())
 
     # -------------------------------------------------------------- watchers
@@ -313,16 +341,19 @@ class WatchHub:
         )
         watcher.queue.extend(initial_lines)
         if initial is None:
+            store_key = rt.store_key
             for entry in self._entries_after(start):
-                if entry.event.resource is rt and (not namespace or entry.namespace == namespace):
+                if entry.event.resource.store_key == store_key and (
+                    not namespace or entry.namespace == namespace
+                ):
                     watcher.offer(entry)
         if watcher.queue:
             watcher.wake.set()
-        self._watchers.setdefault((rt, namespace or ""), set()).add(watcher)
+        self._watchers.setdefault((rt.store_key, namespace or ""), set()).add(watcher)
         return watcher
 
     def _forget(self, watcher: Watcher) -> None:
-        key = (watcher.rt, watcher.namespace)
+        key = (watcher.rt.store_key, watcher.namespace)
         watchers = self._watchers.get(key)
         if watchers is not None:
             watchers.discard(watcher)
@@ -332,6 +363,19 @@ class WatchHub:
     def unwatch(self, watcher: Watcher) -> None:
         watcher.close("finished")
         self._forget(watcher)
+
+    def close_watchers(self, types: Iterable[ResourceType], reason: str) -> int:
+        """End every watch opened through one of ``types`` (a type stopped being served
+        as it was); their clients see the stream end and re-list."""
+        wanted = set(types)
+        closed = 0
+        for watchers in list(self._watchers.values()):
+            for watcher in list(watchers):
+                if watcher.rt in wanted:
+                    watcher.close(reason)
+                    self._forget(watcher)
+                    closed += 1
+        return closed
 
     def close_all(self, reason: str = "closed by server") -> int:
         closed = 0
@@ -348,6 +392,7 @@ class WatchHub:
 
     def watchers_by_resource(self) -> dict[str, int]:
         out: dict[str, int] = {}
-        for (rt, _ns), watchers in self._watchers.items():
-            out[rt.group_resource] = out.get(rt.group_resource, 0) + len(watchers)
+        for ((group, plural), _ns), watchers in self._watchers.items():
+            label = f"{plural}.{group}" if group else plural
+            out[label] = out.get(label, 0) + len(watchers)
         return out

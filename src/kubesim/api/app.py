@@ -92,19 +92,20 @@ async def openapi_v2(request: web.Request) -> web.Response:
     accept = request.headers.get("Accept", "")
     if accept and "json" not in accept and "*/*" not in accept:
         raise ApiError("NotAcceptable", "only application/json is supported for /openapi/v2")
-    return json_response(openapi.v2_document())
+    return json_response(openapi.v2_document(context_of(request).registry))
 
 
 async def openapi_v3_root(request: web.Request) -> web.Response:
-    return json_response(openapi.v3_root())
+    return json_response(openapi.v3_root(context_of(request).registry))
 
 
 async def openapi_v3_group_version(request: web.Request) -> web.Response:
+    registry = context_of(request).registry
     parts = request.match_info["gv"].strip("/").split("/")
     if parts[0] == "api" and len(parts) == 2:
-        body = openapi.v3_group_version("", parts[1])
+        body = openapi.v3_group_version(registry, "", parts[1])
     elif parts[0] == "apis" and len(parts) == 3:
-        body = openapi.v3_group_version(parts[1], parts[2])
+        body = openapi.v3_group_version(registry, parts[1], parts[2])
     else:
         raise resource_not_found()
     return web.Response(body=body, content_type="application/json")
@@ -119,6 +120,7 @@ def _count(ctx: ApiContext, verb: str, resource: str) -> None:
 
 async def dispatch(request: web.Request) -> web.StreamResponse:
     ctx = context_of(request)
+    registry = ctx.registry
     parts = [p for p in request.path.split("/") if p != ""]
     if not parts:
         raise resource_not_found()
@@ -130,19 +132,21 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
             raise resource_not_found()
         if len(parts) == 2:
             _count(ctx, "get", "discovery")
-            return _only_get(request, discovery.api_resource_list("", "v1"))
-        return await _resource_request(ctx, request, parse_target("", "v1", parts[2:]))
+            return _only_get(request, discovery.api_resource_list(registry, "", "v1"))
+        target = parse_target(registry, "", "v1", parts[2:])
+        return await _resource_request(ctx, request, target)
     if parts[0] == "apis":
         if len(parts) == 1:
             _count(ctx, "get", "discovery")
-            return _only_get(request, discovery.api_group_list())
+            return _only_get(request, discovery.api_group_list(registry))
         if len(parts) == 2:
             _count(ctx, "get", "discovery")
-            return _only_get(request, discovery.api_group(parts[1]))
+            return _only_get(request, discovery.api_group(registry, parts[1]))
         if len(parts) == 3:
             _count(ctx, "get", "discovery")
-            return _only_get(request, discovery.api_resource_list(parts[1], parts[2]))
-        return await _resource_request(ctx, request, parse_target(parts[1], parts[2], parts[3:]))
+            return _only_get(request, discovery.api_resource_list(registry, parts[1], parts[2]))
+        target = parse_target(registry, parts[1], parts[2], parts[3:])
+        return await _resource_request(ctx, request, target)
     raise resource_not_found()
 
 

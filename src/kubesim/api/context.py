@@ -2,7 +2,8 @@
 
 One `ApiContext` per server, stored on the aiohttp application under
 `CONTEXT_KEY`. The simulator is optional (``None`` until it exists) so the API
-can run on its own in focused tests.
+can run on its own in focused tests. ``registry`` is the server's own
+`ResourceRegistry` (its store's): built-in kinds plus its CRDs' custom resources.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from kubesim.faults import Faults
+from kubesim.resources import ResourceRegistry
 from kubesim.store import Store
 from kubesim.watch import WatchHub
 
@@ -30,6 +32,10 @@ class ApiContext:
     simulator: Any | None = None  # kubesim.sim.Simulator once it exists
     bookmark_interval: float = DEFAULT_BOOKMARK_INTERVAL
     min_request_timeout: float = DEFAULT_MIN_REQUEST_TIMEOUT
+
+    @property
+    def registry(self) -> ResourceRegistry:
+        return self.store.registry
 
 
 CONTEXT_KEY: web.AppKey[ApiContext] = web.AppKey("kubesim_context", ApiContext)

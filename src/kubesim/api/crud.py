@@ -12,8 +12,13 @@ in the store, patch/apply in their own modules. Behaviour worth knowing:
   ``fieldValidation`` Strict rejects unknown top-level/metadata fields with 400,
   Warn (the default) answers with a ``Warning`` header, Ignore drops them.
 * PATCH supports the four patch content types; apply needs ``fieldManager``
-  (422) and ``force`` is refused on other patch types (422).
-* ``/scale`` speaks autoscaling/v1 Scale and writes ``spec.replicas``.
+  (422) and ``force`` is refused on other patch types (422). Custom resources
+  have no strategic-merge metadata: a strategic merge patch is 415, as on a
+  real server.
+* ``/scale`` speaks autoscaling/v1 Scale and writes ``spec.replicas`` (for a
+  custom resource: the paths its CRD's scale subresource names).
+* A custom resource accepts any top-level field (x-kubernetes-preserve-unknown-fields
+  semantics, see `kubesim.crds`); unknown ``metadata`` fields are still checked.
 """
 
 from __future__ import annotations
@@ -156,7 +161,7 @@ def _check_fields(
             f'fieldValidation: Unsupported value: "{mode}": supported values: '
             '"Ignore", "Strict", "Warn"'
         )
-    unknown = [k for k in obj if k not in rt.known_fields]
+    unknown = [] if rt.custom else [k for k in obj if k not in rt.known_fields]
     meta = obj.get("metadata")
     if isinstance(meta, dict):
         unknown += [f"metadata.{k}" for k in meta if k not in _KNOWN_META]
@@ -167,7 +172,7 @@ def _check_fields(
         raise bad_request(f"strict decoding error: {detail}")
     if mode == "Warn":
         headers["Warning"] = ", ".join(f'299 - "unknown field \\"{f}\\""' for f in unknown)
-    cleaned = {k: v for k, v in obj.items() if k in rt.known_fields}
+    cleaned = {k: v for k, v in obj.items() if rt.custom or k in rt.known_fields}
     if isinstance(meta, dict):
         cleaned["metadata"] = {k: v for k, v in meta.items() if k in _KNOWN_META}
     return cleaned
@@ -218,21 +223,34 @@ def _check_identity(target: Target, obj: Any) -> Obj:
 
 
 def _record_update(
-    live: Obj | None, new: Obj, *, manager: str, operation: str, subresource: str | None
+    rt: ResourceType,
+    live: Obj | None,
+    new: Obj,
+    *,
+    manager: str,
+    operation: str,
+    subresource: str | None,
 ) -> Obj:
     from kubesim import apply
 
     result: Obj = apply.record_update(
-        live, new, manager=manager, operation=operation, now=now_rfc3339(), subresource=subresource
+        live,
+        new,
+        manager=manager,
+        operation=operation,
+        now=now_rfc3339(),
+        subresource=subresource,
+        rt=rt,
     )
     return result
 
 
 def _with_managed_fields(
-    live: Obj | None, new: Obj, request: web.Request, subresource: str | None
+    rt: ResourceType, live: Obj | None, new: Obj, request: web.Request, subresource: str | None
 ) -> Obj:
     try:
         return _record_update(
+            rt,
             live,
             new,
             manager=field_manager_of(request),
@@ -388,7 +406,7 @@ async def create_item(ctx: ApiContext, target: Target, request: web.Request) -> 
     if rt.has_status and rt is not NAMESPACE_TYPE:
         # PrepareForCreate: clients cannot create status; the controllers own it.
         obj.pop("status", None)
-    obj = _with_managed_fields(None, obj, request, None)
+    obj = _with_managed_fields(rt, None, obj, request, None)
     created = ctx.store.create(rt, obj, dry_run=dry_run_of(request.query))
     return json_response(created, status=201, headers=headers or None)
 
@@ -402,7 +420,7 @@ async def update_item(ctx: ApiContext, target: Target, request: web.Request) -> 
         return json_response(_write_scale(ctx, target, body, dry_run))
     obj = _check_fields(rt, _check_identity(target, body), request.query, headers)
     live = _live(ctx, target)
-    obj = _with_managed_fields(live, obj, request, target.subresource)
+    obj = _with_managed_fields(rt, live, obj, request, target.subresource)
     updated = ctx.store.update(rt, obj, subresource=target.subresource, dry_run=dry_run)
     return json_response(updated, headers=headers or None)
 
@@ -413,6 +431,13 @@ async def patch_item(ctx: ApiContext, target: Target, request: web.Request) -> w
     query = request.query
     dry_run = dry_run_of(query)
     is_apply = content_type in (PATCH_APPLY, PATCH_APPLY_CBOR)
+    if rt.custom and content_type in (PATCH_STRATEGIC, PATCH_APPLY_CBOR):
+        # No Go type, no strategic-merge metadata: the apiextensions server refuses it.
+        raise ApiError(
+            "UnsupportedMediaType",
+            f"the body of the request was in an unknown format - accepted media types include: "
+            f"{PATCH_JSON}, {PATCH_MERGE}, {PATCH_APPLY}",
+        )
     if content_type not in (PATCH_JSON, PATCH_MERGE, PATCH_STRATEGIC) and not is_apply:
         raise ApiError(
             "UnsupportedMediaType",
@@ -455,7 +480,7 @@ async def patch_item(ctx: ApiContext, target: Target, request: web.Request) -> w
     patched = _apply_patch(content_type, deep_copy(live), patch, rt)
     headers: dict[str, str] = {}
     patched = _check_fields(rt, _check_identity(target, patched), query, headers)
-    patched = _with_managed_fields(live, patched, request, target.subresource)
+    patched = _with_managed_fields(rt, live, patched, request, target.subresource)
     updated = ctx.store.update(rt, patched, subresource=target.subresource, dry_run=dry_run)
     return json_response(updated, headers=headers or None)
 
@@ -504,12 +529,59 @@ def _server_side_apply(
 # ------------------------------------------------------------------- scale
 
 
+def _path_parts(path: str) -> list[str]:
+    return [part for part in path.split(".") if part]
+
+
+def _value_at(obj: Any, path: str) -> Any:
+    for part in _path_parts(path):
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(part)
+    return obj
+
+
+def _with_value_at(obj: Obj, path: str, value: Any) -> None:
+    """Set ``value`` at a ``.a.b.c`` path of ``obj`` (a private copy), creating maps."""
+    parts = _path_parts(path)
+    node = obj
+    for part in parts[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+    node[parts[-1]] = value
+
+
 def scale_of(rt: ResourceType, obj: Obj) -> Obj:
-    """The autoscaling/v1 Scale view of a Deployment/ReplicaSet/StatefulSet."""
+    """The autoscaling/v1 Scale view of a Deployment/ReplicaSet/StatefulSet, or of a
+    custom resource through its CRD's scale paths."""
     meta = obj["metadata"]
     status = obj.get("status") or {}
     selector = (obj.get("spec") or {}).get("selector") or {}
     match_labels = selector.get("matchLabels") or {}
+    if rt.scale_paths is not None:
+        spec_path, status_path, selector_path = rt.scale_paths
+        spec_replicas = _value_at(obj, spec_path)
+        status_replicas = _value_at(obj, status_path) if status_path else None
+        label_selector = _value_at(obj, selector_path) if selector_path else None
+        return {
+            "kind": "Scale",
+            "apiVersion": "autoscaling/v1",
+            "metadata": {
+                "name": meta["name"],
+                "namespace": meta.get("namespace"),
+                "uid": meta.get("uid"),
+                "resourceVersion": meta.get("resourceVersion"),
+                "creationTimestamp": meta.get("creationTimestamp"),
+            },
+            "spec": {"replicas": spec_replicas if isinstance(spec_replicas, int) else 0},
+            "status": {
+                "replicas": status_replicas if isinstance(status_replicas, int) else 0,
+                "selector": label_selector if isinstance(label_selector, str) else "",
+            },
+        }
     return {
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
@@ -549,7 +621,10 @@ def _write_scale(ctx: ApiContext, target: Target, scale: Any, dry_run: bool) -> 
     live = _live(ctx, target)
     sent_rv = (scale.get("metadata") or {}).get("resourceVersion")
     new = deep_copy(live)
-    new.setdefault("spec", {})["replicas"] = replicas
+    if rt.scale_paths is not None:
+        _with_value_at(new, rt.scale_paths[0], replicas)
+    else:
+        new.setdefault("spec", {})["replicas"] = replicas
     if sent_rv:
         new["metadata"]["resourceVersion"] = sent_rv
     updated = ctx.store.update(rt, new, dry_run=dry_run)

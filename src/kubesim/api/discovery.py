@@ -3,7 +3,9 @@
 Everything is answered as plain ``application/json`` (legacy discovery) even
 when the client prefers the aggregated ``apidiscovery.k8s.io/v2`` type:
 client-go picks its parser from the response Content-Type, so plain JSON is
-always understood.
+always understood. Documents are built from the server's registry on every
+request, so a CRD's group/version appears as soon as it is established and
+disappears with it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from kubesim.errors import ApiError
-from kubesim.resources import REGISTRY, ResourceType
+from kubesim.resources import ResourceRegistry, ResourceType
 
 KUBERNETES_VERSION = {
     "major": "1",
@@ -50,13 +52,13 @@ def _group_entry(group: str, versions: list[str]) -> dict[str, Any]:
     return {"name": group, "versions": entries, "preferredVersion": entries[0]}
 
 
-def api_group_list() -> dict[str, Any]:
-    groups = [_group_entry(g, vs) for g, vs in REGISTRY.groups().items() if g]
+def api_group_list(registry: ResourceRegistry) -> dict[str, Any]:
+    groups = [_group_entry(g, vs) for g, vs in registry.groups().items() if g]
     return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
 
 
-def api_group(group: str) -> dict[str, Any]:
-    versions = REGISTRY.groups().get(group)
+def api_group(registry: ResourceRegistry, group: str) -> dict[str, Any]:
+    versions = registry.groups().get(group)
     if not group or not versions:
         raise _not_found()
     return {"kind": "APIGroup", "apiVersion": "v1", **_group_entry(group, versions)}
@@ -92,8 +94,8 @@ def _subresource_entry(rt: ResourceType, sub: str) -> dict[str, Any]:
     return entry
 
 
-def api_resource_list(group: str, version: str) -> dict[str, Any]:
-    types = REGISTRY.in_group_version(group, version)
+def api_resource_list(registry: ResourceRegistry, group: str, version: str) -> dict[str, Any]:
+    types = registry.in_group_version(group, version)
     if not types:
         raise _not_found()
     resources: list[dict[str, Any]] = []

@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 
 from kubesim.errors import ApiError
-from kubesim.resources import REGISTRY, ResourceType
+from kubesim.resources import ResourceRegistry, ResourceType
 
 _QUERY_PARAMS = ("dryRun", "fieldManager", "fieldValidation", "force")
 
@@ -55,8 +55,8 @@ def _operation(rt: ResourceType, verb: str) -> dict[str, Any]:
     }
 
 
-def v3_group_version(group: str, version: str) -> bytes:
-    types = REGISTRY.in_group_version(group, version)
+def v3_group_version(registry: ResourceRegistry, group: str, version: str) -> bytes:
+    types = registry.in_group_version(group, version)
     if not types:
         raise ApiError("NotFound", "the server could not find the requested resource", details={})
     paths = {_item_path(rt): {"patch": _operation(rt, "patch")} for rt in types}
@@ -69,22 +69,23 @@ def v3_group_version(group: str, version: str) -> bytes:
     return orjson.dumps(doc)
 
 
-def _hash(group: str, version: str) -> str:
-    return hashlib.sha512(v3_group_version(group, version)).hexdigest()[:64].upper()
+def _hash(registry: ResourceRegistry, group: str, version: str) -> str:
+    return hashlib.sha512(v3_group_version(registry, group, version)).hexdigest()[:64].upper()
 
 
-def v3_root() -> dict[str, Any]:
+def v3_root(registry: ResourceRegistry) -> dict[str, Any]:
     paths: dict[str, Any] = {}
-    for group, versions in REGISTRY.groups().items():
+    for group, versions in registry.groups().items():
         for version in versions:
             gv = _gv_path(group, version)
-            paths[gv] = {"serverRelativeURL": f"/openapi/v3/{gv}?hash={_hash(group, version)}"}
+            digest = _hash(registry, group, version)
+            paths[gv] = {"serverRelativeURL": f"/openapi/v3/{gv}?hash={digest}"}
     return {"paths": paths}
 
 
-def v2_document() -> dict[str, Any]:
+def v2_document(registry: ResourceRegistry) -> dict[str, Any]:
     paths: dict[str, Any] = {}
-    for rt in REGISTRY:
+    for rt in registry:
         paths[_item_path(rt)] = {"patch": _operation(rt, "patch")}
     return {
         "swagger": "2.0",

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kubesim.errors import ApiError
-from kubesim.resources import REGISTRY, ResourceType
+from kubesim.resources import ResourceRegistry, ResourceType
 
 NOT_FOUND_MESSAGE = "the server could not find the requested resource"
 _NAMESPACE_SUBRESOURCES = frozenset({"status", "finalize"})
@@ -37,8 +37,9 @@ class Target:
         return f"{label}/{self.subresource}" if self.subresource else label
 
 
-def parse_target(group: str, version: str, rest: list[str]) -> Target:
-    """Resolve the part of the path after the group/version prefix."""
+def parse_target(registry: ResourceRegistry, group: str, version: str, rest: list[str]) -> Target:
+    """Resolve the part of the path after the group/version prefix against the server's
+    ``registry``."""
     legacy_watch = bool(rest) and rest[0] == "watch"
     if legacy_watch:
         rest = rest[1:]
@@ -48,7 +49,7 @@ def parse_target(group: str, version: str, rest: list[str]) -> Target:
         rest = rest[2:]
     if not rest or len(rest) > 3 or any(not part for part in rest):
         raise resource_not_found()
-    rt = REGISTRY.get(group, version, rest[0])
+    rt = registry.get(group, version, rest[0])
     if rt is None:
         raise resource_not_found()
     name = rest[1] if len(rest) > 1 else None

@@ -14,8 +14,11 @@ Guarantees:
 * **Orphan**: an owner with the ``orphan`` finalizer is stripped from its dependents'
   ``ownerReferences``; then the finalizer is removed.
 
-The collector keeps its own uid index, fed by store events, because the store has no uid
-lookup. Every store write is guarded: an object that vanished (404) or was replaced by a
+Owners and dependents may be of any kind the server stores, custom resources included (the
+seed visits every storage of the store's registry). The collector keeps its own uid index,
+fed by store events, because the store has no uid lookup.
+
+Every store write is guarded: an object that vanished (404) or was replaced by a
 namesake (uid precondition, 409) is skipped, never an error.
 """
 
@@ -26,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubesim.controllers.base import QueuedController, unless_vanished
-from kubesim.resources import REGISTRY, ResourceType
+from kubesim.resources import ResourceType
 from kubesim.store import Event, Store
 
 FOREGROUND = "foregroundDeletion"
@@ -78,7 +81,7 @@ class GarbageCollector(QueuedController[WorkItem]):
 
     def seed(self) -> None:
         # Indexing the objects that already exist queues whatever needs attention.
-        for rt in REGISTRY.all():
+        for rt in self.store.registry.storages():
             for obj in self.store.list(rt):
                 self._observe(rt, obj, None)
 

@@ -7,7 +7,8 @@ Guarantees:
   ``NamespaceDeletionGroupVersionParsingFailure``, ``NamespaceDeletionContentFailure``,
   ``NamespaceContentRemaining``, ``NamespaceFinalizersRemaining``), with the real reasons and
   message shapes.
-* Every namespaced object in it is deleted (background propagation). Objects with
+* Every namespaced object in it is deleted (background propagation), custom resources
+  included: the kinds are those the store's registry serves at that moment. Objects with
   finalizers only gain ``deletionTimestamp``; the namespace waits for them, re-checking
   whenever something in it changes.
 * Once the namespace is empty, ``kubernetes`` is removed from ``spec.finalizers`` through the
@@ -19,10 +20,11 @@ Objects or the namespace disappearing mid-way (404/409) are skipped, never error
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from kubesim.controllers.base import QueuedController, unless_vanished
-from kubesim.resources import NAMESPACE_TYPE, REGISTRY
+from kubesim.resources import NAMESPACE_TYPE, ResourceType
 from kubesim.store import Event, Store
 from kubesim.timestamps import now_rfc3339
 
@@ -61,7 +63,7 @@ class NamespaceController(QueuedController[str]):
             self._finalize(name)
 
     def _delete_content(self, namespace: str) -> None:
-        for rt in _DELETION_ORDER:
+        for rt in deletion_order(self.store.registry.storages()):
             for obj in self.store.list(rt, namespace):
                 meta = obj["metadata"]
                 if meta.get("deletionTimestamp"):
@@ -78,7 +80,7 @@ class NamespaceController(QueuedController[str]):
     def _remaining_content(self, namespace: str) -> tuple[dict[str, int], dict[str, int]]:
         remaining: dict[str, int] = {}
         finalizers: dict[str, int] = {}
-        for rt in REGISTRY.all():
+        for rt in self.store.registry.storages():
             if not rt.namespaced:
                 continue
             objs = self.store.list(rt, namespace)
@@ -168,10 +170,18 @@ class NamespaceController(QueuedController[str]):
 # replacing deleted pods (its recreations would only meet 403s). The real controller deletes
 # in discovery order; any order converges to the same end state.
 _CONTROLLER_KINDS = ("CronJob", "Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet")
-_DELETION_ORDER = sorted(
-    (rt for rt in REGISTRY.all() if rt.namespaced),
-    key=lambda rt: _CONTROLLER_KINDS.index(rt.kind) if rt.kind in _CONTROLLER_KINDS else 99,
-)
+
+
+def deletion_order(types: Iterable[ResourceType]) -> list[ResourceType]:
+    """The namespaced ``types``, workload controllers first."""
+    return sorted(
+        (rt for rt in types if rt.namespaced),
+        key=lambda rt: (
+            _CONTROLLER_KINDS.index(rt.kind)
+            if rt.kind in _CONTROLLER_KINDS and not rt.custom
+            else 99
+        ),
+    )
 
 
 def _condition(kind: str, status: str, reason: str, message: str) -> dict[str, str]:

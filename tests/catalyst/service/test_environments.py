@@ -21,7 +21,7 @@ from catalyst.service.runner import OperationRunner
 from catalyst.service.status import WATCHER_SOURCE, observation_for
 from catalyst.store.database import Database
 from catalyst.store.records import EnvironmentRecord
-from tests.catalyst.service.harness import (
+from tests.support.service_harness import (
     REFUSED,
     RENDER_ERROR,
     WAIT,

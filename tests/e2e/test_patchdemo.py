@@ -11,7 +11,6 @@ server down cleanly. Every wait is bounded.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from collections.abc import AsyncIterator
@@ -29,7 +28,7 @@ from tests.support.catalyst_serve import (
 )
 from tests.support.clusters import BOTH_CLUSTERS_FOR_CATALYST, KubeCluster, start_environment_ids_at
 from tests.support.patchdemo import EXAMPLE_BODY
-from tests.support.waiting import eventually
+from tests.support.waiting import bounded, eventually
 
 pytestmark = pytest.mark.slow
 
@@ -93,7 +92,9 @@ async def test_patchdemo_conversation(environment: dict[str, str], server: str) 
         assert env["status"] == "starting"
         assert env["values"]["mediawikiCore"]["password"] == "***"
 
-        lines = await asyncio.wait_for(follow_install_log(client, env_id), STEP_TIMEOUT)
+        lines = await bounded(
+            follow_install_log(client, env_id), "the install log to end", within=STEP_TIMEOUT
+        )
         text = "\n".join(lines)
         for marker in ("Preparing worktree", "composer install", "apt-get install -y npm"):
             assert marker in text, text

@@ -11,7 +11,6 @@ wait is bounded; polls are of Catalyst's API, which has no change feed to await 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from collections.abc import AsyncIterator
@@ -24,7 +23,7 @@ import pytest
 from tests.support.catalyst_serve import catalyst_serve, create_token, follow_install_log
 from tests.support.patchdemo import PATCHDEMO_REQUEST
 from tests.support.realkube_thread import RealKubeThread
-from tests.support.waiting import eventually
+from tests.support.waiting import bounded, eventually
 
 pytestmark = pytest.mark.slow
 
@@ -66,7 +65,9 @@ async def test_catalyst_on_realkube(
         assert created.status_code == 201, created.text
         wiki = created.json()["id"]
 
-        lines = await asyncio.wait_for(follow_install_log(client, wiki), STEP_TIMEOUT)
+        lines = await bounded(
+            follow_install_log(client, wiki), "the install log to end", within=STEP_TIMEOUT
+        )
         text = "\n".join(lines)
         for marker in ("Preparing worktree", "composer install", "apt-get install -y npm"):
             assert marker in text, text

@@ -107,7 +107,10 @@ async def test_fail_mode_from_rules(store: Store, waiter: StoreWaiter) -> None:
         body = bare_pod("ExitError")
         del body["metadata"]["annotations"]
         store.create(POD, body)
-        await waiter.until(lambda: _waiting(store) == "InvalidImageName")
+        await waiter.until(
+            lambda: _waiting(store) == "InvalidImageName",
+            what="the rules' fail mode (InvalidImageName) on a pod without annotations",
+        )
     finally:
         await sim.stop()
 

@@ -8,10 +8,10 @@ is that server, so tests write ``await kube_api.get("/api/v1/namespaces")``.
 manager, scheduler and kwok nodes (``make kube`` builds them), with Catalyst's embedded
 kubesim rules; ``realkube_namespace`` is a fresh namespace on it per test.
 
-``kube_cluster`` is either of them as a `tests.clusters.KubeCluster`: kubesim unless the test
-is parametrized over both with `tests.clusters.BOTH_CLUSTERS` (markers ``kubesim`` and
-``realkube`` select a side). ``catalyst_cluster`` is the same for a Catalyst under test,
-which on the kubesim side runs its own embedded kubesim.
+``kube_cluster`` is either of them as a `tests.support.clusters.KubeCluster`: kubesim unless
+the test is parametrized over both with `tests.support.clusters.BOTH_CLUSTERS` (markers
+``kubesim`` and ``realkube`` select a side). ``catalyst_cluster`` is the same for a Catalyst
+under test, which on the kubesim side runs its own embedded kubesim.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import aiohttp
 import pytest
 
 from kubesim.server import KubeSim
-from tests.clusters import REALKUBE, KubeCluster, make_kube_cluster, make_realkube_cluster
-from tests.realkube.harness import RealKubeThread
+from tests.support.clusters import REALKUBE, KubeCluster, make_kube_cluster, make_realkube_cluster
+from tests.support.realkube_thread import RealKubeThread
 
 
 @pytest.fixture
@@ -73,7 +73,7 @@ def realkube_namespace(realkube: RealKubeThread, request: pytest.FixtureRequest)
 
 @pytest.fixture
 def kube_cluster(request: pytest.FixtureRequest) -> Iterator[KubeCluster]:
-    """kubesim, or realkube when parametrized so (`tests.clusters.BOTH_CLUSTERS`); on
+    """kubesim, or realkube when parametrized so (`tests.support.clusters.BOTH_CLUSTERS`); on
     realkube what the test made there is deleted afterwards."""
     cluster = make_kube_cluster(request)
     try:
@@ -85,7 +85,7 @@ def kube_cluster(request: pytest.FixtureRequest) -> Iterator[KubeCluster]:
 @pytest.fixture
 def catalyst_cluster(request: pytest.FixtureRequest) -> Iterator[KubeCluster | None]:
     """The cluster for a Catalyst under test: None (its own embedded kubesim) unless
-    parametrized with `tests.clusters.BOTH_CLUSTERS_FOR_CATALYST`, then realkube on that
+    parametrized with `tests.support.clusters.BOTH_CLUSTERS_FOR_CATALYST`, then realkube on that
     side (what the test made there is deleted afterwards)."""
     if getattr(request, "param", None) != REALKUBE:
         yield None

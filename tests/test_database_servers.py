@@ -8,8 +8,8 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests import database_servers
-from tests.database_servers import (
+from tests.support import database_servers
+from tests.support.database_servers import (
     DatabaseServerError,
     DatabaseServers,
     ThrowawayServer,

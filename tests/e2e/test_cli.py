@@ -13,7 +13,7 @@ import pytest
 from catalyst.service.tokens import CACHE_SECONDS, TokenService
 from catalyst.store.database import Database, sqlite_url_for
 from catalyst.store.tokens import TokenRepository
-from tests.catalyst.api.live import live_catalyst
+from tests.support.live import live_catalyst
 
 pytestmark = pytest.mark.slow
 

@@ -1,5 +1,5 @@
 """Patchdemo's whole conversation with Catalyst, against ``catalyst serve`` running as a real
-subprocess on SQLite and the bundled charts: on both clusters (`tests.clusters`), its
+subprocess on SQLite and the bundled charts: on both clusters (`tests.support.clusters`), its
 embedded kubesim, and the session's realkube (``CATALYST_KUBECONFIG``, the Lease in a
 namespace of the test's own, environment ids no other test uses).
 
@@ -11,32 +11,28 @@ server down cleanly. Every wait is bounded.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import signal
-import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from catalyst.store.database import Database, sqlite_url_for
-from tests.clusters import BOTH_CLUSTERS_FOR_CATALYST, KubeCluster, start_environment_ids_at
-from tests.patchdemo import PATCHDEMO_REQUEST
+from tests.support.catalyst_serve import (
+    STEP_TIMEOUT,
+    catalyst_serve,
+    create_token,
+    follow_install_log,
+)
+from tests.support.clusters import BOTH_CLUSTERS_FOR_CATALYST, KubeCluster, start_environment_ids_at
+from tests.support.patchdemo import EXAMPLE_BODY
+from tests.support.waiting import bounded, eventually
 
 pytestmark = pytest.mark.slow
 
-START_TIMEOUT = 60.0
-STEP_TIMEOUT = 90.0
 POLL_INTERVAL = 0.25
-
-EXAMPLE_BODY = PATCHDEMO_REQUEST
-
-
-def cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "catalyst.cli", *args]
 
 
 @pytest.fixture
@@ -68,77 +64,11 @@ async def environment(tmp_path: Path, catalyst_cluster: KubeCluster | None) -> d
     return env
 
 
-async def create_token(environment: dict[str, str]) -> str:
-    process = await asyncio.create_subprocess_exec(
-        *cli("token", "create", "patchdemo", "--admin"),
-        env=environment,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    stdout, _ = await asyncio.wait_for(process.communicate(), START_TIMEOUT)
-    assert process.returncode == 0
-    return stdout.decode().strip().splitlines()[-1]
-
-
 @pytest.fixture
 async def server(environment: dict[str, str], tmp_path: Path) -> AsyncIterator[str]:
     """``catalyst serve`` on a free port; yields its base URL, then SIGTERMs it."""
-    log_path = tmp_path / "serve.log"
-    with log_path.open("wb") as log:
-        process = await asyncio.create_subprocess_exec(
-            *cli("serve", "--port", "0"),
-            env=environment,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=log,
-        )
-        try:
-            url = await asyncio.wait_for(_read_url(process), START_TIMEOUT)
-            yield url
-            process.send_signal(signal.SIGTERM)
-            assert await asyncio.wait_for(process.wait(), START_TIMEOUT) == 0
-        finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
-                print(log_path.read_text(errors="replace")[-5000:])
-
-
-async def _read_url(process: asyncio.subprocess.Process) -> str:
-    assert process.stdout is not None
-    while True:
-        line = (await process.stdout.readline()).decode()
-        assert line, "catalyst serve exited before printing its URL"
-        if line.startswith("Catalyst API: "):
-            return line.split()[2].removesuffix("/api")
-
-
-async def poll(
-    check: Callable[[], Awaitable[bool]], what: str, within: float = STEP_TIMEOUT
-) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not await check():
-        assert loop.time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(POLL_INTERVAL)
-
-
-async def follow_install_log(client: httpx.AsyncClient, env_id: int) -> list[str]:
-    lines: list[str] = []
-    async with client.stream(
-        "GET",
-        f"/api/environments/{env_id}/logs",
-        params={"stream": "mediawiki/install-mediawiki"},
-        timeout=httpx.Timeout(STEP_TIMEOUT, read=STEP_TIMEOUT),
-    ) as response:
-        assert response.status_code == 200
-        assert response.headers["content-type"].startswith("text/event-stream")
-        async for raw in response.aiter_lines():
-            if raw.startswith("data:"):
-                event = json.loads(raw[len("data:") :])
-                assert len(event["logs"]) == 1
-                assert event["logs"][0]["timestamp"].endswith("Z")
-                lines.append(event["logs"][0]["log"])
-    return lines
+    async with catalyst_serve(environment, tmp_path / "serve.log") as url:
+        yield url
 
 
 @BOTH_CLUSTERS_FOR_CATALYST
@@ -162,7 +92,9 @@ async def test_patchdemo_conversation(environment: dict[str, str], server: str) 
         assert env["status"] == "starting"
         assert env["values"]["mediawikiCore"]["password"] == "***"
 
-        lines = await asyncio.wait_for(follow_install_log(client, env_id), STEP_TIMEOUT)
+        lines = await bounded(
+            follow_install_log(client, env_id), "the install log to end", within=STEP_TIMEOUT
+        )
         text = "\n".join(lines)
         for marker in ("Preparing worktree", "composer install", "apt-get install -y npm"):
             assert marker in text, text
@@ -173,7 +105,7 @@ async def test_patchdemo_conversation(environment: dict[str, str], server: str) 
             assert response.status_code == 200
             return bool(response.json()["status"] == "running")
 
-        await poll(running, "running after create", within=60.0)
+        await eventually(running, "running after create", within=60.0, interval=POLL_INTERVAL)
 
         listing = (await client.get("/api/environments", params={"latestStatus": "true"})).json()
         assert {e["id"]: e["status"] for e in listing}[env_id] == "running"
@@ -185,7 +117,7 @@ async def test_patchdemo_conversation(environment: dict[str, str], server: str) 
         rebuilt = await client.post(f"/api/environments/{env_id}/refresh", json=rebuild_body)
         assert rebuilt.status_code == 202, rebuilt.text
         assert rebuilt.json()["status"] == "starting"
-        await poll(running, "running after rebuild", within=60.0)
+        await eventually(running, "running after rebuild", within=60.0, interval=POLL_INTERVAL)
 
         deleted = await client.delete(f"/api/environments/{env_id}")
         assert deleted.status_code == 202
@@ -196,6 +128,6 @@ async def test_patchdemo_conversation(environment: dict[str, str], server: str) 
         async def gone() -> bool:
             return (await client.get(f"/api/environments/{env_id}")).status_code == 404
 
-        await poll(gone, "404 after delete")
+        await eventually(gone, "404 after delete", within=STEP_TIMEOUT, interval=POLL_INTERVAL)
         listing = (await client.get("/api/environments")).json()
         assert env_id not in [e["id"] for e in listing]

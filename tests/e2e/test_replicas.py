@@ -1,6 +1,7 @@
 """Several ``catalyst serve`` replicas on one PostgreSQL database and one cluster: on both
-clusters (`tests.clusters`), an external ``kubesim serve`` and the session's realkube (a real
-``coordination.k8s.io`` Lease, in a namespace of the test's own); two and three replicas.
+clusters (`tests.support.clusters`), an external ``kubesim serve`` and the session's realkube
+(a real ``coordination.k8s.io`` Lease, in a namespace of the test's own); two and three
+replicas.
 
 A create accepted by a replica that cannot reach the cluster is run by one that can (the
 operation claims and the sweep), with real processes.
@@ -25,12 +26,12 @@ import httpx
 import pytest
 
 from catalyst.store.database import Database
-from tests.catalyst.conftest import ServerDatabases, empty_database, run_in_thread
-from tests.catalyst.conftest import server_databases as server_databases
-from tests.catalyst.watcher_faults.helpers import (
+from tests.support.clusters import BOTH_CLUSTERS_FOR_CATALYST, KubeCluster, start_environment_ids_at
+from tests.support.databases import ServerDatabases, empty_database, run_in_thread
+from tests.support.databases import server_databases as server_databases
+from tests.support.live_api import (
     any_informer_synced,
     create_environment,
-    eventually,
     informers_synced,
     lease_holder,
     lease_path,
@@ -38,13 +39,13 @@ from tests.catalyst.watcher_faults.helpers import (
     make_pods_crash,
     wait_for_status,
 )
-from tests.catalyst.watcher_faults.processes import (
+from tests.support.processes import (
     CatalystReplicas,
     create_admin_token,
     kubesim_process,
 )
-from tests.clusters import BOTH_CLUSTERS_FOR_CATALYST, KubeCluster, start_environment_ids_at
-from tests.tcp_proxy import TcpProxy, kubeconfig_via
+from tests.support.tcp_proxy import TcpProxy, kubeconfig_via
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.slow
 

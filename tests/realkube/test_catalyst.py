@@ -11,10 +11,8 @@ wait is bounded; polls are of Catalyst's API, which has no change feed to await 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import signal
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,20 +20,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.test_patchdemo import (
-    START_TIMEOUT,
-    _read_url,
-    cli,
-    create_token,
-    follow_install_log,
-    poll,
-)
-from tests.patchdemo import PATCHDEMO_REQUEST
-from tests.realkube.harness import RealKubeThread
+from tests.support.catalyst_serve import catalyst_serve, create_token, follow_install_log
+from tests.support.patchdemo import PATCHDEMO_REQUEST
+from tests.support.realkube_thread import RealKubeThread
+from tests.support.waiting import bounded, eventually
 
 pytestmark = pytest.mark.slow
 
 STEP_TIMEOUT = 120.0
+POLL_INTERVAL = 0.25
 EXPIRY = timedelta(days=3)
 
 
@@ -56,24 +49,8 @@ def environment(realkube: RealKubeThread, tmp_path: Path) -> dict[str, str]:
 @pytest.fixture
 async def server(environment: dict[str, str], tmp_path: Path) -> AsyncIterator[str]:
     """``catalyst serve`` on a free port against realkube; SIGTERMed at the end."""
-    log_path = tmp_path / "serve.log"
-    with log_path.open("wb") as log:
-        process = await asyncio.create_subprocess_exec(
-            *cli("serve", "--port", "0"),
-            env=environment,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=log,
-        )
-        try:
-            url = await asyncio.wait_for(_read_url(process), START_TIMEOUT)
-            yield url
-            process.send_signal(signal.SIGTERM)
-            assert await asyncio.wait_for(process.wait(), START_TIMEOUT) == 0
-        finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
-            print(log_path.read_text(errors="replace")[-5000:])
+    async with catalyst_serve(environment, tmp_path / "serve.log") as url:
+        yield url
 
 
 async def test_catalyst_on_realkube(
@@ -88,7 +65,9 @@ async def test_catalyst_on_realkube(
         assert created.status_code == 201, created.text
         wiki = created.json()["id"]
 
-        lines = await asyncio.wait_for(follow_install_log(client, wiki), STEP_TIMEOUT)
+        lines = await bounded(
+            follow_install_log(client, wiki), "the install log to end", within=STEP_TIMEOUT
+        )
         text = "\n".join(lines)
         for marker in ("Preparing worktree", "composer install", "apt-get install -y npm"):
             assert marker in text, text
@@ -102,7 +81,9 @@ async def test_catalyst_on_realkube(
         async def running() -> bool:
             return (await status_of(wiki))["status"] == "running"
 
-        await poll(running, "running after create", within=STEP_TIMEOUT)
+        await eventually(
+            running, "running after create", within=STEP_TIMEOUT, interval=POLL_INTERVAL
+        )
         assert (await status_of(wiki))["expiresAt"] is None
 
         broken_body = json.loads(json.dumps(PATCHDEMO_REQUEST))
@@ -115,7 +96,12 @@ async def test_catalyst_on_realkube(
         async def failed() -> bool:
             return (await status_of(broken))["status"] == "failed"
 
-        await poll(failed, "failed after a creation failure", within=STEP_TIMEOUT)
+        await eventually(
+            failed,
+            "failed after a creation failure",
+            within=STEP_TIMEOUT,
+            interval=POLL_INTERVAL,
+        )
         record = await status_of(broken)
         assert record["failureKind"] == "creation", record
         assert isinstance(record["expiresAt"], str)
@@ -132,5 +118,7 @@ async def test_catalyst_on_realkube(
             async def gone(env_id: int = env_id) -> bool:
                 return (await client.get(f"/api/environments/{env_id}")).status_code == 404
 
-            await poll(gone, f"environment {env_id} gone", within=STEP_TIMEOUT)
+            await eventually(
+                gone, f"environment {env_id} gone", within=STEP_TIMEOUT, interval=POLL_INTERVAL
+            )
             assert not await realkube.namespace_exists(f"env-{env_id}")

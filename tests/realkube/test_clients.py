@@ -18,8 +18,8 @@ import helm_python as helm
 import pytest
 from kubernetes import client, config, watch
 
-from tests.kubesim.fidelity.threads import fetch, in_thread
-from tests.realkube.harness import RealKubeThread
+from tests.support.realkube_thread import RealKubeThread
+from tests.support.threads import fetch, in_thread
 
 pytestmark = pytest.mark.slow
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.kubesim.fidelity.kubectl import Kubectl
-from tests.realkube.harness import RealKubeThread
+from tests.support.kubectl import Kubectl
+from tests.support.realkube_thread import RealKubeThread
 
 pytestmark = pytest.mark.slow
 

@@ -6,11 +6,7 @@ import httpx
 import pytest
 
 from catalyst.api.app import create_app
-from tests.catalyst.api.fakes import FakeEnvironments, fake_services
-
-ADMIN_AUTH = {"Authorization": "ApiToken admin-token"}
-ALICE_AUTH = {"Authorization": "ApiToken alice-token"}
-BOB_AUTH = {"Authorization": "ApiKey bob-token"}
+from tests.support.api_fakes import FakeEnvironments, fake_services
 
 
 @pytest.fixture

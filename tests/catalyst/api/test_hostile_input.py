@@ -15,23 +15,10 @@ import httpx
 import pytest
 
 from catalyst.store.errors import StaleRecord
-from tests.catalyst.api.conftest import ADMIN_AUTH
-from tests.catalyst.api.fakes import FakeEnvironments
-from tests.catalyst.api.test_http_layer import BODY, assert_error
+from tests.support.api_fakes import FakeEnvironments
+from tests.support.http_api import ADMIN_AUTH, BODY, assert_error, body_with_values, nested_values
 
 JSON = {**ADMIN_AUTH, "Content-Type": "application/json"}
-
-
-def body_with_values(values_json: str, name: str = "wiki") -> str:
-    return f'{{"name": "{name}", "chartName": "mediawiki", "values": {values_json}}}'
-
-
-def nested_values(levels: int) -> str:
-    """Values JSON whose deepest member is at ``levels`` (the values object is level 1)."""
-    text = "1"
-    for _ in range(levels - 1):
-        text = f'{{"a": {text}}}'
-    return text
 
 
 async def post_text(

@@ -9,29 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.catalyst.api.conftest import ADMIN_AUTH, ALICE_AUTH, BOB_AUTH
-from tests.catalyst.api.fakes import FakeEnvironments
-
-BODY: dict[str, Any] = {
-    "name": "wiki-0123456789",
-    "chartName": "mediawiki",
-    "values": {"mediawikiCore": {"password": "patchdemo1", "branch": "master"}},
-}
-
-
-def assert_error(response: httpx.Response, status: int, *fragments: str) -> None:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"statusCode", "statusText", "details"}
-    assert body["statusCode"] == status
-    assert isinstance(body["statusText"], str)
-    assert body["statusText"]
-    assert isinstance(body["details"], list)
-    assert all(isinstance(d, str) for d in body["details"])
-    joined = ", ".join(body["details"])
-    for fragment in fragments:
-        assert fragment in joined, joined
-
+from tests.support.api_fakes import FakeEnvironments
+from tests.support.http_api import ADMIN_AUTH, ALICE_AUTH, BOB_AUTH, BODY, assert_error
 
 # -- auth ---------------------------------------------------------------------------------
 

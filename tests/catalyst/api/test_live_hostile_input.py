@@ -18,9 +18,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.catalyst.api.live import LiveCatalyst, live_catalyst
-from tests.catalyst.api.rawhttp import read_response, request
-from tests.catalyst.api.test_hostile_input import body_with_values, nested_values
+from tests.support.http_api import body_with_values, nested_values
+from tests.support.live import LiveCatalyst, live_catalyst
+from tests.support.rawhttp import read_response, request
 
 WAIT = 30.0
 HUGE_IDS = [2**31, 2**63, 2**64]

@@ -13,7 +13,7 @@ import pytest
 from catalyst.app import Catalyst
 from catalyst.cluster import ClusterConfigError
 from catalyst.config import Settings
-from tests.catalyst.api.live import LiveCatalyst, live_catalyst
+from tests.support.live import LiveCatalyst, live_catalyst
 
 WAIT = 30.0
 BODY = {

@@ -18,8 +18,8 @@ import httpx
 import pytest
 
 from catalyst.cluster import ClusterClient
-from tests.catalyst.api.live import LiveCatalyst, live_catalyst
-from tests.catalyst.cluster.waiting import eventually
+from tests.support.live import LiveCatalyst, live_catalyst
+from tests.support.waiting import eventually
 
 WAIT = 30.0
 NEVER = "mediawiki/never-appears"
@@ -142,7 +142,7 @@ async def test_a_hundred_waiting_streams_leave_readiness_latest_status_and_the_l
         async def leading() -> bool:
             return live.catalyst.elector is not None and live.catalyst.elector.is_leader
 
-        await eventually(leading, within=WAIT)
+        await eventually(leading, "the replica to lead", within=WAIT)
         pod_watches = watches(live, "pods")
         held = [hold_stream(client, env_id, live.alice_token) for _ in range(streams)]
         try:
@@ -153,7 +153,9 @@ async def test_a_hundred_waiting_streams_leave_readiness_latest_status_and_the_l
                 # watcher's informers, which is what happened before the fix.
                 return watches(live, "pods") >= pod_watches + 80
 
-            await eventually(most_streams_wait_with_a_pod_watch, within=60.0)
+            await eventually(
+                most_streams_wait_with_a_pod_watch, "80 streams to watch for pods", within=60.0
+            )
 
             ready = await client.get("/readyz", timeout=10.0)
             assert ready.status_code == 200, ready.text
@@ -175,7 +177,7 @@ async def test_a_hundred_waiting_streams_leave_readiness_latest_status_and_the_l
                         seen.append(now)
                     return len(seen) >= 3
 
-                await eventually(renewed, within=10.0, interval=0.1)
+                await eventually(renewed, "two Lease renewals", within=10.0, interval=0.1)
             assert await leading()
             assert live.catalyst.duties is not None
             assert live.catalyst.duties.sync is not None  # the watcher still runs
@@ -183,7 +185,9 @@ async def test_a_hundred_waiting_streams_leave_readiness_latest_status_and_the_l
             async def all_streams_wait_with_a_pod_watch() -> bool:
                 return watches(live, "pods") >= pod_watches + streams
 
-            await eventually(all_streams_wait_with_a_pod_watch, within=WAIT)
+            await eventually(
+                all_streams_wait_with_a_pod_watch, "every stream to watch for pods", within=WAIT
+            )
         finally:
             await asyncio.gather(*(h.close() for h in held))
 
@@ -221,7 +225,7 @@ async def test_streams_beyond_the_limits_get_429_in_the_error_shape(
                 held.append(attempt)
                 return await status_of(attempt) == 200
 
-            await eventually(accepted_again, within=WAIT)
+            await eventually(accepted_again, "a stream to be accepted again", within=WAIT)
 
             too_long = await client.get(
                 f"/api/environments/{alice_env}/logs",

@@ -16,8 +16,8 @@ import pytest
 from catalyst.api.app import create_app
 from catalyst.app import _Server, bind_socket, server_config
 from catalyst.config import Settings
-from tests.catalyst.api.fakes import fake_services
-from tests.catalyst.api.rawhttp import closed_by_peer, read_response, request
+from tests.support.api_fakes import fake_services
+from tests.support.rawhttp import closed_by_peer, read_response, request
 
 WAIT = 15.0
 HOST = b"Host: 127.0.0.1\r\n"

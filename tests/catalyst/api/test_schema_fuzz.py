@@ -34,7 +34,7 @@ from typing import Any
 
 import pytest
 
-from tests.catalyst.api.live import live_catalyst
+from tests.support.live import live_catalyst
 
 EXAMPLES = int(os.environ.get("CATALYST_FUZZ_EXAMPLES", "20"))
 SEED = os.environ.get("CATALYST_FUZZ_SEED", "8")

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from catalyst.store.environments import EnvironmentRepository
-from tests.catalyst.api.live import LiveCatalyst, live_catalyst
+from tests.support.live import LiveCatalyst, live_catalyst
 
 WAIT = 30.0
 REJECTED_TOKEN = "Leaked-Token-Value"  # not a valid object name: the server refuses it

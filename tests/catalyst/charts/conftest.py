@@ -10,10 +10,7 @@ import pytest
 
 from catalyst.charts import HelmRenderer, bundled_charts_dir
 from catalyst.charts.helm_sdk import HelmSdkBackend
-from tests.patchdemo import PATCHDEMO_VALUES
-
-RELEASE = "wiki-0123456789"
-NAMESPACE = "env-17"
+from tests.support.patchdemo import PATCHDEMO_VALUES
 
 
 @pytest.fixture

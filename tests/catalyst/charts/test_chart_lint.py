@@ -7,7 +7,7 @@ import asyncio
 import helm_python as helm
 import pytest
 
-from tests.patchdemo import PATCHDEMO_VALUES
+from tests.support.patchdemo import PATCHDEMO_VALUES
 
 ERROR = 3
 WARNING = 2

@@ -13,7 +13,7 @@ from catalyst.charts import ChartCatalogue, HelmRenderer
 from catalyst.charts import archive as archive_rules
 from catalyst.charts.helm_binary import split_helm_output
 from catalyst.charts.manifests import objects_from_templates
-from tests.fixtures.chart_packages import CHARTS, hooked_chart, package_chart
+from tests.support.chart_packages import CHARTS, hooked_chart, package_chart
 
 
 async def test_subcharts_as_folder_and_tgz_render_with_hooks(

@@ -6,8 +6,7 @@ from importlib.resources import files
 
 from catalyst.embedded import KUBESIM_RULES
 from kubesim.sim.rules import load_rules
-from tests.catalyst.charts.conftest import NAMESPACE, RELEASE
-from tests.catalyst.charts.helpers import one
+from tests.support.mediawiki_render import NAMESPACE, RELEASE, one
 
 PROGRESS_MARKERS = (
     "Preparing worktree",

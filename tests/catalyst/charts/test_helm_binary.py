@@ -1,4 +1,4 @@
-"""The ``helm template`` backend, driven through a stand-in binary (see fake_helm.py)."""
+"""The ``helm template`` backend, driven through a stand-in binary (`tests.support.fake_helm`)."""
 
 from __future__ import annotations
 
@@ -16,15 +16,16 @@ from catalyst.charts.helm_binary import (
     helm_template_command,
     split_helm_output,
 )
-from tests.catalyst.charts.conftest import NAMESPACE, RELEASE
-from tests.catalyst.charts.helpers import one, repository_lines
+from tests.support import fake_helm
+from tests.support.mediawiki_render import NAMESPACE, RELEASE, one, repository_lines
 
-FAKE_HELM = Path(__file__).with_name("fake_helm.py")
+FAKE_HELM = Path(fake_helm.__file__)
 
 
 @pytest.fixture
 def helm_binary(tmp_path, monkeypatch) -> tuple[str, Path]:
-    """An executable `helm` that runs fake_helm.py with this interpreter, and its log file."""
+    """An executable `helm` that runs `tests.support.fake_helm` with this interpreter, and its
+    log file."""
     executable = tmp_path / "bin" / "helm"
     executable.parent.mkdir()
     executable.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{FAKE_HELM}" "$@"\n')

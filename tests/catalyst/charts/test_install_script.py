@@ -10,8 +10,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from tests.catalyst.charts.conftest import NAMESPACE, RELEASE
-from tests.catalyst.charts.helpers import config_data, one
+from tests.support.mediawiki_render import NAMESPACE, RELEASE, config_data, one
 
 STUB = """#!/bin/bash
 echo "$(basename "$0") $*" >>"$STUB_LOG"

@@ -9,8 +9,14 @@ from typing import Any
 import pytest
 
 from catalyst.charts import ChartRenderError, HelmRenderer
-from tests.catalyst.charts.conftest import NAMESPACE, RELEASE
-from tests.catalyst.charts.helpers import by_kind, config_data, one, repository_lines
+from tests.support.mediawiki_render import (
+    NAMESPACE,
+    RELEASE,
+    by_kind,
+    config_data,
+    one,
+    repository_lines,
+)
 
 
 async def render(renderer: HelmRenderer, chart: Path, values: dict[str, Any]) -> list[dict]:

@@ -22,7 +22,7 @@ import yaml
 
 from catalyst.charts import ChartRenderError, HelmRenderer
 from catalyst.charts.manifests import is_manifest_template
-from tests.catalyst.charts.conftest import NAMESPACE, RELEASE
+from tests.support.mediawiki_render import NAMESPACE, RELEASE
 
 Path_ = tuple[str | int, ...]
 

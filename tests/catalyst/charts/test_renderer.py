@@ -11,8 +11,7 @@ import pytest
 from catalyst.charts import ChartRenderError, HelmRenderer, select_backend
 from catalyst.charts.helm_binary import HelmBinaryBackend
 from catalyst.charts.helm_sdk import HelmSdkBackend
-from tests.catalyst.charts.conftest import NAMESPACE, RELEASE
-from tests.catalyst.charts.helpers import repository_lines
+from tests.support.mediawiki_render import NAMESPACE, RELEASE, repository_lines
 
 CONFIGMAP = """\
 apiVersion: v1

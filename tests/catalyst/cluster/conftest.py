@@ -1,7 +1,7 @@
 """Fixtures for cluster-adapter tests that run against a real API server over HTTP.
 
 ``kube_cluster`` (``tests/conftest.py``) is a started kubesim, or the session's realkube in
-modules parametrized with `tests.clusters.BOTH_CLUSTERS`; ``kubesim`` is that same kubesim.
+modules parametrized with `tests.support.clusters.BOTH_CLUSTERS`; ``kubesim`` is that same kubesim.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 
 from catalyst.cluster.client import ClusterClient
 from catalyst.cluster.deployer import Deployer
-from tests.clusters import KubeCluster
+from tests.support.clusters import KubeCluster
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from catalyst.cluster.errors import (
     UnknownResourceError,
 )
 from catalyst.cluster.ratelimit import TokenBucket
-from tests.catalyst.cluster.fake_apiserver import FakeApiServer
+from tests.support.fake_apiserver import FakeApiServer
 
 
 @pytest.fixture

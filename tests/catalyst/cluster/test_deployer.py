@@ -1,6 +1,6 @@
-"""Deployer on both clusters (kubesim and realkube, `tests.clusters`): server-side apply with
-Catalyst's field manager, a field another manager took taken back, re-apply, prune, delete
-and waiting for the namespace to go, rejections."""
+"""Deployer on both clusters (kubesim and realkube, `tests.support.clusters`): server-side
+apply with Catalyst's field manager, a field another manager took taken back, re-apply,
+prune, delete and waiting for the namespace to go, rejections."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from catalyst.cluster.client import ClusterClient
 from catalyst.cluster.deployer import Deployer, DeployError, DeployTarget, NamespaceDeletionTimeout
 from catalyst.cluster.errors import ClusterError
 from catalyst.domain.model import ObjectRef
-from tests.catalyst.cluster.renders import config_map, deployment, job, secret, service
-from tests.clusters import BOTH_CLUSTERS
+from tests.support.clusters import BOTH_CLUSTERS
+from tests.support.renders import config_map, deployment, job, secret, service
 
 pytestmark = BOTH_CLUSTERS
 

@@ -24,8 +24,8 @@ from catalyst.cluster.errors import ClusterError
 from catalyst.cluster.scope import AllowedClusterKinds
 from catalyst.domain.model import ObjectRef
 from kubesim.server import KubeSim
-from tests.catalyst.cluster.renders import config_map
-from tests.fixtures.tenancy import (
+from tests.support.renders import config_map
+from tests.support.tenancy import (
     EXTRA_OBJECTS_CHART,
     OTHER_TENANT_NAMESPACE,
     changes_between,

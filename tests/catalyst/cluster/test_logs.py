@@ -12,8 +12,8 @@ from catalyst.cluster.client import ClusterClient
 from catalyst.cluster.deployer import Deployer, DeployTarget
 from catalyst.cluster.logs import LogFollower, LogLine, LogSourceDeleted, LogWaitTimeout
 from kubesim.server import KubeSim
-from tests.catalyst.cluster.renders import config_map, job
-from tests.catalyst.cluster.waiting import eventually
+from tests.support.renders import config_map, job
+from tests.support.waiting import eventually
 
 WAIT = 15.0
 
@@ -95,7 +95,7 @@ async def test_a_waiting_follow_ends_when_its_namespace_is_deleted(
         return watches_on(kubesim, "pods") > pod_watches
 
     following = asyncio.create_task(collect(LogFollower(cluster), ns, environment_id, "nope", 300))
-    await eventually(waiting_for_its_pod, within=WAIT)
+    await eventually(waiting_for_its_pod, "the follower to watch for its pod", within=WAIT)
     await cluster.request("DELETE", f"/api/v1/namespaces/{ns}")
     with pytest.raises(LogSourceDeleted, match=f"namespace {ns} is being deleted"):
         await asyncio.wait_for(following, WAIT)

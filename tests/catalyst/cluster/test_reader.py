@@ -7,8 +7,8 @@ from catalyst.cluster.deployer import Deployer, DeployTarget
 from catalyst.cluster.labels import stamp_labels
 from catalyst.cluster.reader import EnvironmentReader, EnvironmentSnapshot
 from catalyst.domain.model import ObjectRef
-from tests.catalyst.cluster.renders import config_map, deployment, secret, service
-from tests.catalyst.cluster.waiting import eventually
+from tests.support.renders import config_map, deployment, secret, service
+from tests.support.waiting import eventually
 
 
 async def test_reads_objects_and_evidence(
@@ -29,7 +29,7 @@ async def test_reads_objects_and_evidence(
         snapshot = await reader.read_environment(ns, environment_id)
         return snapshot if snapshot.pods and snapshot.replicasets else None
 
-    snapshot = await eventually(with_pods)
+    snapshot = await eventually(with_pods, "the simulated pods and replicasets", within=15.0)
     assert snapshot.namespace_exists
     assert not snapshot.namespace_terminating
     assert set(snapshot.objects) == {

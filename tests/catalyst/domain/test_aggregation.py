@@ -16,8 +16,7 @@ from catalyst.domain import (
     evaluate_environment,
     rebuild_requested,
 )
-
-from .factories import (
+from tests.support.factories import (
     NOW,
     THRESHOLDS,
     HealthyEnvironment,

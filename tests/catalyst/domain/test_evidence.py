@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from catalyst.domain import EvidenceIndex, ObjectRef
-
-from .factories import deployment, job, pod, replicaset, statefulset
+from tests.support.factories import deployment, job, pod, replicaset, statefulset
 
 
 def names(pods: list) -> list[str]:

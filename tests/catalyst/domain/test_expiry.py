@@ -19,8 +19,7 @@ from catalyst.domain import (
     rebuild_requested,
 )
 from catalyst.domain.lifecycle import EnvironmentState
-
-from .factories import NOW
+from tests.support.factories import NOW
 
 POLICY = ExpiryPolicy()
 THRESHOLDS = StatusThresholds()

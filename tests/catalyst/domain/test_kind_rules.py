@@ -24,8 +24,7 @@ from catalyst.domain import (
     evaluate_resource,
 )
 from catalyst.domain.resource_rules import judged_by_existence
-
-from .factories import NAMESPACE, NOW, THRESHOLDS, complete_job, cond, job, pod
+from tests.support.factories import NAMESPACE, NOW, THRESHOLDS, complete_job, cond, job, pod
 
 CURRENT = ResourceState.CURRENT
 IN_PROGRESS = ResourceState.IN_PROGRESS

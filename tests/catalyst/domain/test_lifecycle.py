@@ -22,8 +22,7 @@ from catalyst.domain import (
     resume_after_stale,
 )
 from catalyst.domain.lifecycle import EnvironmentState
-
-from .factories import NOW
+from tests.support.factories import NOW
 
 THRESHOLDS = StatusThresholds()
 EXPIRY = THRESHOLDS.expiry

@@ -11,8 +11,14 @@ from catalyst.domain import (
     PodMemory,
     ResourceMemory,
 )
-
-from .factories import NOW, HealthyEnvironment, Session, container, not_ready_deployment, pod
+from tests.support.factories import (
+    NOW,
+    HealthyEnvironment,
+    Session,
+    container,
+    not_ready_deployment,
+    pod,
+)
 
 
 def full_memory() -> EnvironmentMemory:

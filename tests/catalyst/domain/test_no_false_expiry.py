@@ -27,8 +27,7 @@ from catalyst.domain import (
 )
 from catalyst.domain.memory import ContainerMemory, PodMemory
 from catalyst.domain.pod_evidence import assess_pod
-
-from .factories import (
+from tests.support.factories import (
     NOW,
     HealthyEnvironment,
     Obj,

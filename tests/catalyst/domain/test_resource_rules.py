@@ -18,8 +18,7 @@ from catalyst.domain import (
     RuleContext,
     evaluate_resource,
 )
-
-from .factories import (
+from tests.support.factories import (
     NOW,
     THRESHOLDS,
     cond,

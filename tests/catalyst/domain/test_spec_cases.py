@@ -15,8 +15,7 @@ from datetime import timedelta
 import pytest
 
 from catalyst.domain import EnvironmentStatus, FailureKind, Lifecycle, ResourceState
-
-from .factories import (
+from tests.support.factories import (
     NOW,
     THRESHOLDS,
     HealthyEnvironment,

@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from catalyst.store.database import Database
-from tests.catalyst.service.harness import Harness, build_harness
+from tests.support.service_harness import Harness, build_harness
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from catalyst.service.runner import OperationRunner
 from catalyst.service.status import WATCHER_SOURCE, observation_for
 from catalyst.store.database import Database
 from catalyst.store.records import EnvironmentRecord
-from tests.catalyst.service.harness import (
+from tests.support.service_harness import (
     REFUSED,
     RENDER_ERROR,
     WAIT,
@@ -29,6 +29,7 @@ from tests.catalyst.service.harness import (
     build_harness,
     no_sleep,
 )
+from tests.support.waiting import bounded
 
 VALUES = {"mediawikiCore": {"password": "pw"}}
 
@@ -184,9 +185,13 @@ async def test_delete_waits_for_a_running_create(harness: Harness) -> None:
     harness.deployer.gate = asyncio.Event()
     record = await create(harness)
     await asyncio.wait_for(harness.deployer.started.wait(), WAIT)
+    before = asyncio.all_tasks()
     await harness.environments.delete(record.id, caller=harness.admin)
-    await asyncio.sleep(0.05)
-    assert harness.deployer.deleted == []  # the create still holds the environment
+    # Whatever the request set going (a driver of its own would delete at once) has run its
+    # course: the create still holds the environment.
+    started = asyncio.all_tasks() - before
+    await bounded(asyncio.gather(*started), f"what the delete started: {started}", within=WAIT)
+    assert harness.deployer.deleted == []
 
     harness.deployer.gate.set()
     await harness.settle()
@@ -256,6 +261,9 @@ async def test_runner_bounds_concurrency(database: Database) -> None:
         while h.deployer.active < 2:
             await asyncio.wait_for(h.deployer.started.wait(), WAIT)
             h.deployer.started.clear()
+        # The one fixed wait left: the runner shows no event for an operation waiting for a
+        # slot, so a third gets the time it would need to start (max_active below holds
+        # throughout anyway).
         await asyncio.sleep(0.05)
         assert h.deployer.active == 2
         h.deployer.gate.set()
@@ -276,7 +284,8 @@ async def test_stopped_runner_leaves_work_pending() -> None:
 
     runner = OperationRunner(Nothing(), max_concurrency=1, sleep=no_sleep)
     runner.submit(1)  # not started: nothing runs
-    await asyncio.wait_for(runner.wait_idle(), WAIT)
+    assert runner.active == 0, "a runner that was never started began an operation"
+    await bounded(runner.wait_idle(), "the stopped runner to be idle", within=WAIT)
 
 
 async def test_secrets_never_reach_the_log(

@@ -21,10 +21,11 @@ import pytest
 
 from catalyst.store.environments import EnvironmentRepository
 from kubesim.store import Event
-from tests.catalyst.api.live import LiveCatalyst, live_catalyst
-from tests.catalyst.watcher_faults.helpers import eventually, latest_status, wait_for_status
-from tests.catalyst.watcher_faults.live_cluster import FAST_WATCHER
-from tests.fixtures.chart_packages import CHARTS, hooked_chart, package_chart
+from tests.support.chart_packages import CHARTS, hooked_chart, package_chart
+from tests.support.live import LiveCatalyst, live_catalyst
+from tests.support.live_api import latest_status, wait_for_status
+from tests.support.live_cluster import FAST_WATCHER
+from tests.support.waiting import eventually
 
 WAIT = 60.0
 REVISION = "catalyst.io/revision"
@@ -198,5 +199,5 @@ async def test_packaged_charts_are_listed_with_their_version_and_run(setup: Setu
     async def running() -> bool:
         return (await latest_status(setup.api, env_id))["status"] == "running"
 
-    await eventually(running, f"environment {env_id} to be running", WAIT)
+    await eventually(running, f"environment {env_id} to be running", within=WAIT)
     assert _live_names(setup, f"env-{env_id}") == {"packed-metrics"}

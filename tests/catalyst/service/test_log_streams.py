@@ -20,7 +20,7 @@ from catalyst.service.errors import (
 )
 from catalyst.service.logs import LogService, parse_stream
 from catalyst.store.records import EnvironmentRecord
-from tests.catalyst.api.fakes import NOW, make_record
+from tests.support.api_fakes import NOW, make_record
 
 ALICE = Caller(token_id=2, name="alice", admin=False)
 BOB = Caller(token_id=3, name="bob", admin=False)

@@ -11,7 +11,7 @@ import pytest
 
 from catalyst.cluster import ClusterConnectionError, ClusterError, DeployError
 from catalyst.service.redaction import scrub_message
-from tests.catalyst.service.harness import Harness
+from tests.support.service_harness import Harness
 
 SECRET = "hunter2pw"
 VALUES = {"db": {"password": SECRET}}

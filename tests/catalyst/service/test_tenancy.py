@@ -38,8 +38,8 @@ from catalyst.store.database import Database, sqlite_url_for
 from catalyst.store.environments import EnvironmentRepository
 from catalyst.store.records import EnvironmentRecord
 from kubesim.server import KubeSim
-from tests.catalyst.service.harness import WAIT, caller, no_sleep
-from tests.fixtures.tenancy import (
+from tests.support.service_harness import WAIT, caller, no_sleep
+from tests.support.tenancy import (
     EXTRA_OBJECTS_CHART,
     OTHER_TENANT_NAMESPACE,
     changes_between,

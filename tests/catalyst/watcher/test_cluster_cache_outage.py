@@ -11,9 +11,9 @@ from pathlib import Path
 
 from catalyst.cluster.client import ClusterClient
 from catalyst.watcher.cluster_cache import ClusterCache
-from tests.catalyst.cluster.waiting import eventually
-from tests.clusters import BOTH_CLUSTERS, KubeCluster
-from tests.tcp_proxy import TcpProxy, kubeconfig_via
+from tests.support.clusters import BOTH_CLUSTERS, KubeCluster
+from tests.support.tcp_proxy import TcpProxy, kubeconfig_via
+from tests.support.waiting import eventually
 
 pytestmark = BOTH_CLUSTERS
 
@@ -35,7 +35,7 @@ async def test_a_kind_discovery_could_not_resolve_holds_the_sync_until_resolved(
                 async def synced() -> bool:
                     return cache.has_synced()
 
-                await eventually(synced, within=30)
+                await eventually(synced, "the cache to sync", within=30)
 
                 proxy.cut()
                 changes = await cache.set_kinds({DISRUPTION_BUDGET})
@@ -47,7 +47,7 @@ async def test_a_kind_discovery_could_not_resolve_holds_the_sync_until_resolved(
                 changes = await cache.retry_unresolved()
                 assert changes.started == (DISRUPTION_BUDGET,)
                 assert changes.unresolved == ()
-                await eventually(synced, within=30)
+                await eventually(synced, "the cache to sync", within=30)
                 assert (await cache.retry_unresolved()).started == ()
             finally:
                 await cache.stop()

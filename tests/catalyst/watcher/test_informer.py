@@ -7,7 +7,7 @@ from typing import Any
 
 from catalyst.watcher.indexer import label_index
 from catalyst.watcher.informer import DeletedFinalStateUnknown, SharedInformer
-from tests.catalyst.watcher.test_reflector_rules import ScriptedListWatch, cm
+from tests.support.scripted_listwatch import ScriptedListWatch, cm
 
 
 class Recorder:

@@ -1,11 +1,11 @@
 """The informer against a real API server, on both clusters (kubesim and realkube's
-kube-apiserver, see ``tests/clusters.py``), plus kubesim's fault controls.
+kube-apiserver, see ``tests/support/clusters.py``), plus kubesim's fault controls.
 
 On both: list then watch and watch-list (its ``k8s.io/initial-events-end`` bookmark),
 has_synced, bookmarks moving the resourceVersion, a clean close (the server ending the
 watch at its ``timeoutSeconds``) resumed without a relist, and a deletion missed while the
 informer was cut off (a TCP relay in front of the server resets its connections and refuses
-new ones, `tests.tcp_proxy`) arriving as a tombstone from the relist.
+new ones, `tests.support.tcp_proxy`) arriving as a tombstone from the relist.
 
 kubesim only, because they need its fault controls: 410 after compaction (``/kubesim/compact``;
 a real server answers 410 only after etcd compaction past the watch cache, issue 11 part 2),
@@ -33,10 +33,13 @@ from catalyst.watcher.listwatch import ListWatch, WatchEvent
 from catalyst.watcher.reflector import INITIAL_EVENTS_END
 from kubesim.resources import REGISTRY
 from kubesim.server import KubeSim
-from tests.clusters import BOTH_CLUSTERS, KubeCluster
-from tests.tcp_proxy import TcpProxy, kubeconfig_via
+from tests.support.clusters import BOTH_CLUSTERS, KubeCluster
+from tests.support.tcp_proxy import TcpProxy, kubeconfig_via
+from tests.support.waiting import eventually
 
 LABEL = "catalyst.io/environment-id"
+# Polling interval for conditions that raise no event (reflector health, watch counts).
+POLL = 0.02
 
 
 @pytest.fixture
@@ -113,15 +116,6 @@ async def until(predicate: Callable[[], bool], recorder: Recorder, seconds: floa
             await recorder.changed.wait()
 
     await asyncio.wait_for(wait(), seconds)
-
-
-async def eventually(predicate: Callable[[], bool], seconds: float = 10) -> None:
-    """Poll a condition that raises no event (e.g. reflector health), bounded in time."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while not predicate():
-        assert loop.time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.02)
 
 
 @dataclass
@@ -288,7 +282,12 @@ async def test_bookmarks_move_the_resource_version_without_events(
 
         bookmark = await listwatch.wait_for_event(moved, 10)
         bookmark_rv = bookmark.object["metadata"]["resourceVersion"]
-        await eventually(lambda: int(informer.last_sync_resource_version) >= int(bookmark_rv))
+        await eventually(
+            lambda: int(informer.last_sync_resource_version) >= int(bookmark_rv),
+            "the informer to sync to the bookmark's resourceVersion",
+            within=10,
+            interval=POLL,
+        )
         assert bookmark.object.get("kind") == "ConfigMap"
         assert recorder.events == [("add", "a")]  # a bookmark is no object change
         assert names(informer) == {"a"}
@@ -306,10 +305,10 @@ async def test_a_watch_the_server_ends_is_resumed_without_a_relist(
         recorder,
     ):
         assert listwatch.lists == 1
-        await eventually(lambda: listwatch.watches >= 2, seconds=15)
+        await eventually(lambda: listwatch.watches >= 2, "a second watch", within=15, interval=POLL)
         await put_configmap(api, ns, "after-close", "1")
         await until(lambda: ("add", "after-close") in recorder.events, recorder)
-        await eventually(lambda: listwatch.watches >= 3, seconds=15)
+        await eventually(lambda: listwatch.watches >= 3, "a third watch", within=15, interval=POLL)
         await put_configmap(api, ns, "after-second-close", "1")
         await until(lambda: ("add", "after-second-close") in recorder.events, recorder)
         assert listwatch.lists == 1
@@ -337,7 +336,12 @@ async def test_a_deletion_missed_while_cut_off_arrives_as_a_tombstone(
                 await until(lambda: ("update", "kept") in recorder.events, recorder)
                 recorder.events.clear()
                 proxy.cut()
-                await eventually(lambda: informer.unhealthy_for() > 0.0)
+                await eventually(
+                    lambda: informer.unhealthy_for() > 0.0,
+                    "the informer to turn unhealthy",
+                    within=10,
+                    interval=POLL,
+                )
                 await delete_configmap(api, ns, "doomed")
                 await put_configmap(api, ns, "kept", "1", data="changed")
                 lists_before = listwatch.lists
@@ -349,7 +353,12 @@ async def test_a_deletion_missed_while_cut_off_arrives_as_a_tombstone(
                 assert ("delete", "doomed") not in recorder.events
                 assert listwatch.lists > lists_before
                 assert names(informer) == {"kept"}
-                await eventually(lambda: informer.unhealthy_for() == 0.0)
+                await eventually(
+                    lambda: informer.unhealthy_for() == 0.0,
+                    "the informer to be healthy again",
+                    within=10,
+                    interval=POLL,
+                )
 
 
 # -- kubesim only: its fault controls --------------------------------------------------------
@@ -423,7 +432,12 @@ async def test_health_reflects_an_unavailable_api(
         assert informer.unhealthy_for() == 0.0
         kubesim.faults.pause()
 
-        await eventually(lambda: informer.unhealthy_for() > 0.0)
+        await eventually(
+            lambda: informer.unhealthy_for() > 0.0,
+            "the informer to turn unhealthy",
+            within=10,
+            interval=POLL,
+        )
         kubesim.faults.resume()
         await put_configmap(kube_api, ns, "back", "1")
         await until(lambda: ("add", "back") in recorder.events, recorder)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -39,22 +39,13 @@ from catalyst.timestamps import utc_now
 from catalyst.watcher.cluster_cache import ClusterCache
 from catalyst.watcher.status_sync import Evaluated, PolledChanges, StatusSync
 from kubesim.server import KubeSim
-from tests.catalyst.service.harness import build_harness
+from tests.support.service_harness import build_harness
+from tests.support.waiting import eventually
 
 WAIT = 30.0
-POLL = 0.05
 APPLY = {"Content-Type": "application/apply-patch+yaml"}
 FAIL = "sim.kubesim.io/fail"
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + WAIT
-    while not await check():
-        seen = getattr(check, "seen", None)
-        assert loop.time() < deadline, f"timed out after {WAIT}s waiting for {what} ({seen})"
-        await asyncio.sleep(POLL)
 
 
 @dataclass
@@ -214,18 +205,16 @@ async def record_of(store: EnvironmentRepository, env_id: int) -> EnvironmentRec
     return record
 
 
-def status_is(
-    store: EnvironmentRepository, env_id: int, status: str
-) -> Callable[[], Awaitable[bool]]:
+async def until_status(store: EnvironmentRepository, env_id: int, status: str, what: str) -> None:
+    """Wait until the stored status is ``status``; a timeout shows the last stored status."""
+    seen: list[Any] = []
+
     async def check() -> bool:
         record = await record_of(store, env_id)
         seen[:] = [record.status, record.status_reason, record.status_message]
         return record.status == status
 
-    seen: list[Any] = []
-    check.seen = seen  # type: ignore[attr-defined]
-
-    return check
+    await eventually(check, what, within=WAIT, last=lambda: seen)
 
 
 @SQLITE_ONLY
@@ -248,7 +237,7 @@ async def test_after_staleness_the_reaper_waits_for_the_credited_re_evaluation(
         )
         await apply_namespace(kube_api, env_id)
         await apply_failing_deployment(kube_api, env_id, "InvalidImageName")
-        await eventually(status_is(store, env_id, "failed"), "the creation failure")
+        await until_status(store, env_id, "failed", "the creation failure")
         expires_at = (await record_of(store, env_id)).expires_at
         assert expires_at is not None
 
@@ -259,12 +248,14 @@ async def test_after_staleness_the_reaper_waits_for_the_credited_re_evaluation(
             async def stale() -> bool:
                 return sync.is_stale()
 
-            await eventually(stale, "the data to be stale")
+            await eventually(stale, "the data to be stale", within=WAIT)
 
             async def past_expiry() -> bool:
                 return utc_now() > expires_at + timedelta(seconds=0.5)
 
-            await eventually(past_expiry, "the original expiry to pass during the outage")
+            await eventually(
+                past_expiry, "the original expiry to pass during the outage", within=WAIT
+            )
             assert await reaper.sweep() == []
             running.writer.gate.clear()  # the re-evaluation has not happened yet
         finally:
@@ -273,7 +264,7 @@ async def test_after_staleness_the_reaper_waits_for_the_credited_re_evaluation(
         async def fresh() -> bool:
             return not sync.is_stale()
 
-        await eventually(fresh, "the data to be fresh again")
+        await eventually(fresh, "the data to be fresh again", within=WAIT)
         # Fresh data, the expiry in the row has passed, but the stale time is not credited
         # yet: the reaper must wait.
         assert await reaper.sweep() == []
@@ -283,7 +274,7 @@ async def test_after_staleness_the_reaper_waits_for_the_credited_re_evaluation(
             record = await record_of(store, env_id)
             return record.expires_at is not None and record.expires_at > expires_at
 
-        await eventually(credited, "the re-evaluation to push the expiry back")
+        await eventually(credited, "the re-evaluation to push the expiry back", within=WAIT)
         assert await reaper.sweep() == []
         record = await record_of(store, env_id)
         assert (record.status, record.failure_kind) == ("failed", "creation")
@@ -303,7 +294,7 @@ async def test_the_previous_revisions_failed_job_does_not_fail_the_rebuild(
         sync, store = running.sync, running.store
         await apply_namespace(kube_api, env_id)
         await apply_job(kube_api, env_id, "install", revision=1, fail=True)
-        await eventually(status_is(store, env_id, "failed"), "the creation failure")
+        await until_status(store, env_id, "failed", "the creation failure")
         failed = await record_of(store, env_id)
         assert failed.failure_kind == "creation"
 
@@ -321,7 +312,7 @@ async def test_the_previous_revisions_failed_job_does_not_fail_the_rebuild(
             memory = (await record_of(store, env_id)).status_memory or {}
             return memory.get("revision") == 2
 
-        await eventually(evaluated_revision_2, "the watcher to evaluate revision 2")
+        await eventually(evaluated_revision_2, "the watcher to evaluate revision 2", within=WAIT)
         assert sync.evaluations > 0
         record = await record_of(store, env_id)
         assert (record.status, record.status_reason) == ("starting", "ApplyPending"), record
@@ -333,7 +324,7 @@ async def test_the_previous_revisions_failed_job_does_not_fail_the_rebuild(
         await store.update(
             env_id, expected_version=record.version, applied_revision=2, operation=None
         )
-        await eventually(status_is(store, env_id, "running"), "the rebuilt environment to run")
+        await until_status(store, env_id, "running", "the rebuilt environment to run")
         rows = [(c.to_status, c.reason) for c in await store.list_status_changes(env_id)]
         after_rebuild = rows[[r for r, _ in rows].index("failed") + 1 :]
         assert "failed" not in [status for status, _ in after_rebuild], rows
@@ -351,7 +342,7 @@ async def test_an_alternating_image_pull_failure_writes_one_failed_row(
         sync, store = running.sync, running.store
         await apply_namespace(kube_api, env_id)
         await apply_failing_deployment(kube_api, env_id, "ImagePullBackOff")
-        await eventually(status_is(store, env_id, "failed"), "the image pull failure")
+        await until_status(store, env_id, "failed", "the image pull failure")
 
         # Watch the pod alternate (kubesim: ErrImagePull 1 s, then a doubling back-off).
         reasons: list[str] = []
@@ -367,13 +358,15 @@ async def test_an_alternating_image_pull_failure_writes_one_failed_row(
                         reasons.append(reason)
             return len(reasons) >= 4
 
-        await eventually(alternated, "the pull failure to alternate")
+        await eventually(alternated, "the pull failure to alternate", within=WAIT)
         evaluations = sync.evaluations
 
         async def evaluated_since() -> bool:
             return sync.evaluations > evaluations
 
-        await eventually(evaluated_since, "the watcher to evaluate the last alternation")
+        await eventually(
+            evaluated_since, "the watcher to evaluate the last alternation", within=WAIT
+        )
         rows = [(c.from_status, c.to_status) for c in await store.list_status_changes(env_id)]
         assert rows.count(("failed", "failed")) == 0, rows
         assert [to for _, to in rows].count("failed") == 1, rows

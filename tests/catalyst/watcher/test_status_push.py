@@ -3,9 +3,8 @@ cluster. Real service, real SQLite, embedded kubesim over real HTTP."""
 
 from __future__ import annotations
 
-import asyncio
 import copy
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +12,9 @@ import httpx
 import pytest
 
 from catalyst.store.environments import EnvironmentRepository
-from tests.catalyst.api.live import LiveCatalyst, live_catalyst
-from tests.e2e.test_patchdemo import EXAMPLE_BODY
+from tests.support.live import LiveCatalyst, live_catalyst
+from tests.support.patchdemo import EXAMPLE_BODY
+from tests.support.waiting import eventually
 
 FAST_WATCHER: dict[str, Any] = {
     "watcher_poll_seconds": 0.2,
@@ -24,6 +24,7 @@ FAST_WATCHER: dict[str, Any] = {
     "lease_retry_period": 0.3,
 }
 WAIT = 60.0
+POLL = 0.1
 
 
 @pytest.fixture
@@ -37,14 +38,6 @@ async def api(live: LiveCatalyst) -> AsyncIterator[httpx.AsyncClient]:
     headers = {"Authorization": f"ApiToken {live.admin_token}"}
     async with httpx.AsyncClient(base_url=live.url, headers=headers, timeout=30) as client:
         yield client
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + WAIT
-    while not await check():
-        assert loop.time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.1)
 
 
 async def listed_status(api: httpx.AsyncClient, env_id: int) -> str | None:
@@ -78,7 +71,7 @@ async def test_an_environment_becomes_running_without_anyone_asking_the_cluster(
     async def running() -> bool:
         return await listed_status(api, env_id) == "running"
 
-    await eventually(running, "the watcher to report running")
+    await eventually(running, "the watcher to report running", within=WAIT, interval=POLL)
     assert live.catalyst.database is not None
     history = await EnvironmentRepository(live.catalyst.database).list_status_changes(env_id)
     assert [(c.to_status, c.source) for c in history][-1] == ("running", "watcher")
@@ -93,7 +86,7 @@ async def test_listing_makes_zero_cluster_requests_whatever_the_query(
     async def running() -> bool:
         return await listed_status(api, env_id) == "running"
 
-    await eventually(running, "the environment to run")
+    await eventually(running, "the environment to run", within=WAIT, interval=POLL)
     kubesim = live.catalyst.kubesim
     assert kubesim is not None
     before = without_lease_renewals(kubesim.faults.request_stats())
@@ -119,7 +112,9 @@ async def test_an_outage_keeps_the_last_statuses_and_marks_them_stale(
                 item = (await api.get(f"/api/environments/{env_id}")).json()
                 return bool(item["status"] == "running" and item["stale"] is False)
 
-            await eventually(running_and_fresh, "running with fresh data")
+            await eventually(
+                running_and_fresh, "running with fresh data", within=WAIT, interval=POLL
+            )
             kubesim = live.catalyst.kubesim
             assert kubesim is not None
             kubesim.faults.pause()
@@ -130,9 +125,13 @@ async def test_an_outage_keeps_the_last_statuses_and_marks_them_stale(
                     one = (await api.get(f"/api/environments/{env_id}")).json()
                     return bool(listed[0]["stale"] and one["stale"])
 
-                await eventually(stale_everywhere, "the statuses to be marked stale")
+                await eventually(
+                    stale_everywhere, "the statuses to be marked stale", within=WAIT, interval=POLL
+                )
                 listed = (await api.get("/api/environments")).json()
                 assert [(e["id"], e["status"]) for e in listed] == [(env_id, "running")]
             finally:
                 kubesim.faults.resume()
-            await eventually(running_and_fresh, "fresh data after the outage")
+            await eventually(
+                running_and_fresh, "fresh data after the outage", within=WAIT, interval=POLL
+            )

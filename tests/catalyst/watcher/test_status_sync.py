@@ -28,7 +28,7 @@ from catalyst.store.records import EnvironmentRecord
 from catalyst.watcher.cluster_cache import ClusterCache
 from catalyst.watcher.status_sync import StatusSync
 from kubesim.server import KubeSim
-from tests.catalyst.cluster.waiting import eventually
+from tests.support.waiting import eventually
 
 WAIT = 20.0
 APPLY = {"Content-Type": "application/apply-patch+yaml"}
@@ -164,7 +164,9 @@ async def test_an_event_that_changes_no_status_costs_no_database_read(
         sync, watcher_reads, env_id = running.sync, running.watcher_reads, running.env_id
         await apply_namespace(kube_api, env_id)
         await apply_deployment(kube_api, env_id)
-        await eventually(has_status(database, env_id, "running"), within=WAIT)
+        await eventually(
+            has_status(database, env_id, "running"), "the stored status running", within=WAIT
+        )
         reads, evaluations = watcher_reads.gets, sync.evaluations
 
         # Only an annotation changes: the watcher evaluates, from what it already holds.
@@ -173,7 +175,7 @@ async def test_an_event_that_changes_no_status_costs_no_database_read(
         async def evaluated() -> bool:
             return sync.evaluations > evaluations
 
-        await eventually(evaluated, within=WAIT)
+        await eventually(evaluated, "the watcher to evaluate the change", within=WAIT)
         assert watcher_reads.gets == reads
         assert (await stored(database, env_id)).status == "running"
 
@@ -185,7 +187,9 @@ async def test_a_change_by_another_writer_is_read_back_and_corrected(
         env_id = running.env_id
         await apply_namespace(kube_api, env_id)
         await apply_deployment(kube_api, env_id)
-        await eventually(has_status(database, env_id, "running"), within=WAIT)
+        await eventually(
+            has_status(database, env_id, "running"), "the stored status running", within=WAIT
+        )
 
         # Another writer (say, a replica's ?latestStatus=1 that saw different data) stores
         # a status the cluster does not show. No cluster event follows: only the database
@@ -204,8 +208,10 @@ async def test_a_change_by_another_writer_is_read_back_and_corrected(
                 return False
             return True
 
-        await eventually(write_elsewhere, within=WAIT)
-        await eventually(has_status(database, env_id, "running"), within=WAIT)
+        await eventually(write_elsewhere, "the other writer's write", within=WAIT)
+        await eventually(
+            has_status(database, env_id, "running"), "the stored status running", within=WAIT
+        )
         assert (await stored(database, env_id)).status_reason != "Elsewhere"
 
 
@@ -224,7 +230,9 @@ async def test_a_write_from_an_outdated_record_is_refused_and_redone(
 
         await apply_namespace(kube_api, env_id)
         await apply_deployment(kube_api, env_id)
-        await eventually(has_status(database, env_id, "running"), within=WAIT)
+        await eventually(
+            has_status(database, env_id, "running"), "the stored status running", within=WAIT
+        )
         assert (await stored(database, env_id)).values == {"a": 2}  # not overwritten
         assert watcher_reads.gets > reads  # the refused write made the watcher re-read
         # One transition to running; the rows before it are starting's reasons changing

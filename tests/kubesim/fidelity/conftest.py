@@ -16,8 +16,8 @@ import pytest
 from kubernetes import client, config
 
 from kubesim.server import KubeSim
-from tests.kubesim.fidelity.kubectl import Kubectl
-from tests.kubesim.fidelity.threads import in_thread
+from tests.support.kubectl import Kubectl
+from tests.support.threads import in_thread
 
 _names = itertools.count(1)
 

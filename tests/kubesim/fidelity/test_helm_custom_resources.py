@@ -12,7 +12,7 @@ import helm_python as helm
 import pytest
 from kubernetes import client
 
-from tests.kubesim.fidelity.threads import in_thread
+from tests.support.threads import in_thread
 
 HELM_TIMEOUT = 30
 

@@ -10,9 +10,7 @@ the test's event loop; Helm's own ``timeout`` bounds its waits.
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +19,12 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from tests.kubesim.fidelity.charts import job_chart, web_chart
-from tests.kubesim.fidelity.threads import fetch, in_thread
+from tests.support.helm_charts import job_chart, web_chart
+from tests.support.threads import fetch, in_thread
+from tests.support.waiting import eventually
 
 HELM_TIMEOUT = 30  # seconds Helm may wait for readiness; below the thread deadline
+POLL = 0.1  # garbage collection has no single event to await: poll for its outcome
 
 
 @pytest.fixture
@@ -41,14 +41,6 @@ async def _gone(read: Callable[[], Any]) -> bool:
             return True
         raise
     return False
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 15) -> None:
-    """Poll ``check`` until true; garbage collection has no single event to await."""
-    deadline = time.monotonic() + within
-    while not await check():
-        assert time.monotonic() < deadline, f"condition not reached within {within}s"
-        await asyncio.sleep(0.1)
 
 
 async def _release_secrets(k8s: client.ApiClient, namespace: str, release: str) -> list[Any]:
@@ -117,7 +109,12 @@ async def test_install_upgrade_uninstall(
         sets = await in_thread(apps.list_namespaced_replica_set, namespace)
         return not pods.items and not sets.items
 
-    await eventually(workload_collected)
+    await eventually(
+        workload_collected,
+        "the garbage collector to remove the release's workloads",
+        within=15,
+        interval=POLL,
+    )
 
 
 async def test_install_with_watcher_waits_until_the_deployment_is_ready(
@@ -164,7 +161,7 @@ async def test_install_job_chart_runs_it_to_completion(
         conditions = {c["type"]: c["status"] for c in job["status"].get("conditions", [])}
         return conditions.get("Complete") == "True" and job["status"].get("succeeded") == 1
 
-    await eventually(job_complete)
+    await eventually(job_complete, "the Job to complete", within=15, interval=POLL)
     pods = await fetch(
         k8s, core.list_namespaced_pod, namespace, label_selector="job-name=db-migrate"
     )
@@ -177,7 +174,9 @@ async def test_install_job_chart_runs_it_to_completion(
         left = await in_thread(core.list_namespaced_pod, namespace)
         return not left.items
 
-    await eventually(pods_collected)
+    await eventually(
+        pods_collected, "the garbage collector to remove the pods", within=15, interval=POLL
+    )
 
 
 async def test_server_dry_run_upgrade_then_rollback(

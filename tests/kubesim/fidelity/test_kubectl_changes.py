@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import json
 
-from tests.kubesim.fidelity import manifests
-from tests.kubesim.fidelity.kubectl import Kubectl
+from tests.support import manifests
+from tests.support.kubectl import Kubectl
 
 CONFIG = """\
 apiVersion: v1

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from tests.kubesim.fidelity.kubectl import Kubectl
+from tests.support.kubectl import Kubectl
 
 CRD = """\
 apiVersion: apiextensions.k8s.io/v1

@@ -14,8 +14,8 @@ import re
 
 import pytest
 
-from tests.kubesim.fidelity import manifests
-from tests.kubesim.fidelity.kubectl import Kubectl
+from tests.support import manifests
+from tests.support.kubectl import Kubectl
 
 EVERYTHING = """\
 apiVersion: v1

@@ -10,14 +10,15 @@ simulator runs with its default timings (ready in about a second).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
+from typing import Any
 
 import aiohttp
 
-from tests.kubesim.fidelity import manifests
-from tests.kubesim.fidelity.kubectl import Kubectl
+from tests.support import manifests
+from tests.support.kubectl import Kubectl
+from tests.support.waiting import eventually
 
 
 async def test_rollout_status_wait_available_and_scale(kubectl: Kubectl, namespace: str) -> None:
@@ -137,14 +138,16 @@ async def test_delete_namespace_wait_returns_when_it_is_gone(kubectl: Kubectl) -
 
 async def _wait_for_pod_watch(kube_api: aiohttp.ClientSession, within: float = 10) -> None:
     """Poll kubesim's stats until a watch on pods is open (kubectl gives no signal)."""
-    deadline = time.monotonic() + within
-    while True:
+    stats: dict[str, Any] = {}
+
+    async def pod_watch_open() -> bool:
         async with kube_api.get("/kubesim/stats") as resp:
-            stats = await resp.json()
-        if any("pods" in key for key, count in stats["watchesByResource"].items() if count):
-            return
-        assert time.monotonic() < deadline, f"kubectl never opened a pod watch: {stats}"
-        await asyncio.sleep(0.05)
+            stats.update(await resp.json())
+        return any("pods" in key for key, count in stats["watchesByResource"].items() if count)
+
+    await eventually(
+        pod_watch_open, "kubectl to open a pod watch", within=within, last=lambda: stats
+    )
 
 
 async def test_get_pods_watch_sees_a_new_pod_and_its_progress(

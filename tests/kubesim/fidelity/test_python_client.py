@@ -17,7 +17,7 @@ import pytest
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
-from tests.kubesim.fidelity.threads import fetch, in_thread
+from tests.support.threads import fetch, in_thread
 
 WATCH_SECONDS = 10
 

@@ -13,9 +13,8 @@ from kubesim.sim.cron import CronError, parse_schedule
 from kubesim.sim.objects import CRONJOB, JOB
 from kubesim.sim.rules import Rules
 from kubesim.store import Store
-
-from .conftest import StoreWaiter
-from .helpers import pod_template
+from tests.support.sim_objects import pod_template
+from tests.support.waiting import StoreWaiter
 
 AT = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)  # a Saturday
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from kubesim.sim import Simulator
 from kubesim.sim.objects import DAEMONSET, NODE, POD, PVC
 from kubesim.store import Store
-
-from .conftest import StoreWaiter
-from .helpers import pod_template
+from tests.support.sim_objects import pod_template
+from tests.support.waiting import StoreWaiter
 
 
 def _create_agent_daemonset(store: Store) -> None:

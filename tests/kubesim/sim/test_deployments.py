@@ -13,9 +13,8 @@ from kubesim.sim.deployments import DeploymentController
 from kubesim.sim.objects import DEPLOYMENT, POD, REPLICASET
 from kubesim.sim.rules import Rules
 from kubesim.store import Store
-
-from .conftest import StoreWaiter
-from .helpers import condition, deployment, owned_pods, pod_template
+from tests.support.sim_objects import condition, deployment, owned_pods, pod_template
+from tests.support.waiting import StoreWaiter
 
 
 def _deploy(store: Store, name: str = "web") -> dict[str, Any] | None:

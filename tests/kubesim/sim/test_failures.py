@@ -9,9 +9,8 @@ import pytest
 from kubesim.sim import Simulator
 from kubesim.sim.objects import POD
 from kubesim.store import Store
-
-from .conftest import StoreWaiter
-from .helpers import condition
+from tests.support.sim_objects import condition
+from tests.support.waiting import StoreWaiter
 
 
 def bare_pod(fail: str, restart_policy: str = "Always") -> dict[str, Any]:
@@ -98,7 +97,7 @@ async def test_exit_error_always_becomes_crash_loop(
 
 
 async def test_fail_mode_from_rules(store: Store, waiter: StoreWaiter) -> None:
-    from .conftest import fast_rules
+    from tests.support.sim_objects import fast_rules
 
     sim = Simulator(
         store, fast_rules(pods=[{"match": {"namespace": "n*"}, "fail": "InvalidImageName"}])
@@ -108,7 +107,10 @@ async def test_fail_mode_from_rules(store: Store, waiter: StoreWaiter) -> None:
         body = bare_pod("ExitError")
         del body["metadata"]["annotations"]
         store.create(POD, body)
-        await waiter.until(lambda: _waiting(store) == "InvalidImageName")
+        await waiter.until(
+            lambda: _waiting(store) == "InvalidImageName",
+            what="the rules' fail mode (InvalidImageName) on a pod without annotations",
+        )
     finally:
         await sim.stop()
 

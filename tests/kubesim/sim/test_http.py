@@ -12,9 +12,8 @@ import yaml
 
 from kubesim.server import KubeSim
 from kubesim.sim.objects import DEPLOYMENT, JOB, POD
-
-from .conftest import FAST_TIMINGS, StoreWaiter
-from .helpers import deployment
+from tests.support.sim_objects import FAST_TIMINGS, deployment
+from tests.support.waiting import StoreWaiter
 
 
 @pytest.fixture

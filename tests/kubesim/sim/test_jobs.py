@@ -7,9 +7,8 @@ from typing import Any
 from kubesim.sim import Simulator
 from kubesim.sim.objects import JOB, POD
 from kubesim.store import Event, Store
-
-from .conftest import StoreWaiter
-from .helpers import condition, owned_pods, pod_template
+from tests.support.sim_objects import condition, owned_pods, pod_template
+from tests.support.waiting import StoreWaiter
 
 
 def job(

@@ -10,9 +10,8 @@ import pytest
 import yaml
 
 from kubesim.server import KubeSim
-
-from ..fidelity.kubectl import Kubectl
-from .conftest import FAST_TIMINGS
+from tests.support.kubectl import Kubectl
+from tests.support.sim_objects import FAST_TIMINGS
 
 OBJECTS = """
 apiVersion: v1

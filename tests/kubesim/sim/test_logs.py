@@ -13,8 +13,7 @@ from kubesim.errors import ApiError
 from kubesim.sim import Simulator
 from kubesim.sim.objects import POD
 from kubesim.store import Store
-
-from .conftest import StoreWaiter
+from tests.support.waiting import StoreWaiter
 
 LOGS = "one\ntwo\nthree\nfour"
 

@@ -7,9 +7,8 @@ from typing import Any
 from kubesim.sim import Simulator
 from kubesim.sim.objects import POD, PVC, STATEFULSET
 from kubesim.store import Store
-
-from .conftest import StoreWaiter
-from .helpers import condition, pod_template
+from tests.support.sim_objects import condition, pod_template
+from tests.support.waiting import StoreWaiter
 
 
 def statefulset(replicas: int = 3, **spec: Any) -> dict[str, Any]:

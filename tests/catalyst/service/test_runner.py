@@ -102,21 +102,19 @@ async def test_an_interruption_is_one_warning_line_and_anything_else_an_error(
     assert failed.exc_info[0] is KeyError
 
 
+def probed_runner(executor: FailsThenSucceeds, probe: ScriptedProbe) -> OperationRunner:
+    """A runner whose back-offs never end by themselves, with ``probe`` as its cluster."""
+    return OperationRunner(
+        executor, max_concurrency=1, sleep=forever, cluster_reachable=probe, probe_interval=0.01
+    )
+
+
 async def test_waiting_operations_retry_as_soon_as_the_cluster_answers_again(
     stopped_after: list[OperationRunner],
 ) -> None:
     executor = FailsThenSucceeds(OperationInterrupted("refused"))
     probe = ScriptedProbe(reachable=False)
-    runner = await started(
-        OperationRunner(
-            executor,
-            max_concurrency=1,
-            sleep=forever,
-            cluster_reachable=probe,
-            probe_interval=0.01,
-        ),
-        stopped_after,
-    )
+    runner = await started(probed_runner(executor, probe), stopped_after)
     runner.submit(1)
     await probe.wait_for_probes(2)  # the cluster is down and the operation waits
     assert executor.calls == 1
@@ -133,16 +131,7 @@ async def test_a_cluster_that_answered_all_along_does_not_cut_the_back_off_short
     back-off: retrying it every probe interval would hammer the cluster."""
     executor = FailsThenSucceeds(OperationInterrupted("500 from the server"))
     probe = ScriptedProbe(reachable=True)
-    runner = await started(
-        OperationRunner(
-            executor,
-            max_concurrency=1,
-            sleep=forever,
-            cluster_reachable=probe,
-            probe_interval=0.01,
-        ),
-        stopped_after,
-    )
+    runner = await started(probed_runner(executor, probe), stopped_after)
     runner.submit(1)
     await probe.wait_for_probes(5)
     assert executor.calls == 1, "retried before its back-off ended"

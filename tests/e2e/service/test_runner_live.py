@@ -53,13 +53,6 @@ async def live(
         yield running
 
 
-@pytest.fixture
-async def api(live: LiveCatalyst) -> AsyncIterator[httpx.AsyncClient]:
-    headers = {"Authorization": f"ApiToken {live.admin_token}"}
-    async with httpx.AsyncClient(base_url=live.url, headers=headers, timeout=30) as client:
-        yield client
-
-
 def retries(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     return [r for r in caplog.records if RETRYING.search(r.getMessage())]
 

@@ -43,13 +43,6 @@ async def live(
 
 
 @pytest.fixture
-async def api(live: LiveCatalyst) -> AsyncIterator[httpx.AsyncClient]:
-    headers = {"Authorization": f"ApiToken {live.admin_token}"}
-    async with httpx.AsyncClient(base_url=live.url, headers=headers, timeout=30) as client:
-        yield client
-
-
-@pytest.fixture
 def kubesim(live: LiveCatalyst) -> KubeSim:
     assert live.catalyst.kubesim is not None, "kubesim's fault controls: kubesim side only"
     return live.catalyst.kubesim

@@ -174,13 +174,6 @@ async def live(
         yield running
 
 
-@pytest.fixture
-async def api(live: LiveCatalyst) -> AsyncIterator[httpx.AsyncClient]:
-    headers = {"Authorization": f"ApiToken {live.admin_token}"}
-    async with httpx.AsyncClient(base_url=live.url, headers=headers, timeout=30) as client:
-        yield client
-
-
 async def _cache(live: LiveCatalyst) -> ClusterCache:
     """The leader's cluster cache, once its first full evaluation is done."""
 

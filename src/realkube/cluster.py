@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import logging
 import shutil
+import signal
 import socket
 import tempfile
 import time
@@ -212,6 +213,35 @@ class RealKube:
         tb: TracebackType | None,
     ) -> None:
         await self.stop()
+
+    # ------------------------------------------------------------------- faults
+
+    def component(self, name: str) -> Component:
+        """The running component called ``name`` (``etcd``, ``kube-apiserver``,
+        ``kube-controller-manager``, ``kube-scheduler``, ``kwok``)."""
+        for component in self._components:
+            if component.name == name:
+                return component
+        raise KeyError(f"no component {name!r}")
+
+    async def restart(self, name: str, *, ready_within: float = 120.0) -> None:
+        """Stop a component (SIGTERM, then SIGKILL after a grace period) and start it again
+        with the same command line; for kube-apiserver, return once it is ready again."""
+        component = self.component(name)
+        await component.stop()
+        await component.start()
+        if name == "kube-apiserver":
+            assert self.client is not None
+            await asyncio.wait_for(self._wait_ready(self.client, component), ready_within)
+
+    def freeze(self, name: str) -> None:
+        """Stop a component's processes where they are (SIGSTOP): its connections stay
+        open and nothing answers, as when a machine hangs."""
+        self.component(name).send_signal(signal.SIGSTOP)
+
+    def thaw(self, name: str) -> None:
+        """Let a frozen component run again (SIGCONT)."""
+        self.component(name).send_signal(signal.SIGCONT)
 
     async def wait_failed(self) -> Component:
         """Wait until some component exits on its own; returns it."""

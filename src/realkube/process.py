@@ -40,6 +40,7 @@ class Component:
         self._stopping = False
 
     async def start(self) -> None:
+        self._stopping = False
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self.process = await asyncio.create_subprocess_exec(
@@ -68,6 +69,13 @@ class Component:
 
     def failure(self, what: str) -> ComponentFailed:
         return ComponentFailed(f"{self.name} {what}; end of {self.log_path}:\n{self.log_tail()}")
+
+    def send_signal(self, signum: signal.Signals) -> None:
+        """Send ``signum`` to the component's process group (SIGSTOP freezes it, SIGCONT
+        thaws it)."""
+        if self.process is None or self.process.returncode is not None:
+            raise self.failure("is not running")
+        os.killpg(self.process.pid, signum)
 
     async def stop(self, grace: float = 10.0) -> None:
         process = self.process

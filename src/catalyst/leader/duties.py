@@ -85,6 +85,8 @@ class LeaderDuties:
     async def run(self) -> None:
         """Run every duty until cancelled (leadership lost) or until one of them fails."""
         settings = self._settings
+        last = await self._heartbeats.get()
+        last_fresh_at = last.fresh_at if last is not None else None
         cache = ClusterCache(
             self._client,
             max_backoff=settings.max_backoff,
@@ -97,6 +99,7 @@ class LeaderDuties:
             thresholds=self._thresholds,
             poll_interval=settings.poll_interval,
             resync_period=settings.resync_period,
+            stale_before=self._unwatched_for(last_fresh_at),
         )
         reaper = Reaper(
             environments=self._environments,
@@ -111,6 +114,7 @@ class LeaderDuties:
             sync=sync,
             holder=self.identity,
             interval=settings.heartbeat_interval,
+            last_fresh_at=last_fresh_at,
             clock=self._clock,
         )
         self.sync = sync
@@ -123,6 +127,23 @@ class LeaderDuties:
         finally:
             self.sync = None
             logger.info("leader %s: watcher and reaper stopped", self.identity)
+
+    def _unwatched_for(self, last_fresh_at: datetime | None) -> float:
+        """Seconds the cluster data has been stale at the start of this term: since the last
+        moment a leader knew its data fresh (the heartbeat) plus STALE, or 0. Credited by the
+        sync, so that the time nobody watched (the Lease changed hands during an outage, or
+        no replica ran) never makes an environment fail or expire sooner."""
+        if last_fresh_at is None:
+            return 0.0
+        unwatched = (self._clock() - last_fresh_at) - self._thresholds.stale
+        seconds = max(0.0, unwatched.total_seconds())
+        if seconds:
+            logger.info(
+                "leader %s: cluster data unwatched for %.1fs before this term; credited",
+                self.identity,
+                seconds,
+            )
+        return seconds
 
     async def _reap_when_synced(self, sync: StatusSync, reaper: Reaper) -> None:
         # Reaping before the first full evaluation would act on statuses this term has not

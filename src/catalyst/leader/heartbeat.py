@@ -33,9 +33,14 @@ class WatcherHeartbeat:
         sync: StatusSync,
         holder: str,
         interval: float,
+        last_fresh_at: datetime | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
+        """``last_fresh_at``: the fresh moment the previous term reported, written on until
+        this term's data is fresh (so a term that ends before its first sync does not erase
+        when the data was last known fresh)."""
         self._heartbeats = heartbeats
+        self._last_fresh_at = last_fresh_at
         self._sync = sync
         self._holder = holder
         self._interval = interval
@@ -43,7 +48,7 @@ class WatcherHeartbeat:
 
     async def run(self) -> None:
         """Beat every ``interval`` seconds until cancelled; a failed write is logged."""
-        fresh_at: datetime | None = None
+        fresh_at = self._last_fresh_at
         while True:
             synced = self._sync.synced.is_set()
             if synced and not self._sync.is_stale():

@@ -138,8 +138,13 @@ class StatusSync:
         resync_period: float = 60.0,
         sync_timeout: float = 60.0,
         workers: int = DEFAULT_WORKERS,
+        stale_before: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``stale_before``: seconds the data had already been stale when this sync starts
+        (nobody watched: the previous leader lost the Lease in an outage, or no replica
+        ran); credited, like a stale period this sync sees itself, to every environment
+        once the cache is synced."""
         if workers < 1:
             raise ValueError(f"workers must be at least 1, not {workers}")
         self.cache = cache
@@ -154,7 +159,7 @@ class StatusSync:
         self._queue: WorkQueue[int] = WorkQueue(clock=clock)
         # every live environment seen (for the resync and for giving back stale time)
         self._known: set[int] = set()
-        self._stale_since: float | None = None
+        self._stale_since: float | None = clock() - stale_before if stale_before > 0 else None
         """When the data became stale (None: fresh, or the stale period was handed out)."""
         self._stale_recheck: asyncio.TimerHandle | None = None
         self._stale_credit: dict[int, float] = {}

@@ -5,6 +5,8 @@ tests need no chart.
 
 - After staleness the reaper deletes nothing until every environment was re-evaluated with
   the stale time credited (the writer is held back to open that window on purpose).
+- A new term credits the time nobody watched (the Lease changed hands during an outage)
+  before its first sync counts as done, so the reaper of that term cannot act first.
 - The rebuild barrier holds back failures: the previous revision's failed install Job does
   not fail (nor give a fresh expiry to) the rebuild before the new revision is applied.
 - An image pull failure alternating ErrImagePull / ImagePullBackOff writes one failed row.
@@ -81,7 +83,7 @@ class Leader:
 
 @asynccontextmanager
 async def leader(
-    kubesim: KubeSim, database: Database, thresholds: StatusThresholds
+    kubesim: KubeSim, database: Database, thresholds: StatusThresholds, stale_before: float = 0.0
 ) -> AsyncIterator[Leader]:
     assert kubesim.kubeconfig_path is not None
     store = EnvironmentRepository(database)
@@ -99,6 +101,7 @@ async def leader(
             writer=writer,
             thresholds=thresholds,
             poll_interval=0.1,
+            stale_before=stale_before,
         )
         task = asyncio.create_task(sync.run())
         try:
@@ -280,6 +283,44 @@ async def test_after_staleness_the_reaper_waits_for_the_credited_re_evaluation(
         assert (record.status, record.failure_kind) == ("failed", "creation")
         assert record.expires_at is not None
         assert record.expires_at > utc_now()
+
+
+@SQLITE_ONLY
+async def test_a_new_term_credits_the_time_nobody_watched_before_it_syncs(
+    kubesim: KubeSim, kube_api: aiohttp.ClientSession, database: Database
+) -> None:
+    thresholds = StatusThresholds(stale=timedelta(seconds=0.5), expiry=timedelta(seconds=2))
+    env_id = await stored_environment(
+        EnvironmentRepository(database), lambda env_id: [deployment_ref(env_id)]
+    )
+    async with leader(kubesim, database, thresholds) as first_term:
+        await apply_namespace(kube_api, env_id)
+        await apply_failing_deployment(kube_api, env_id, "InvalidImageName")
+        await until_status(first_term.store, env_id, "failed", "the creation failure")
+    expires_at = (await record_of(EnvironmentRepository(database), env_id)).expires_at
+    assert expires_at is not None
+
+    # Nobody leads while the expiry passes (the duties compute this from the heartbeat).
+    async def past_expiry() -> bool:
+        return utc_now() > expires_at + timedelta(seconds=0.5)
+
+    await eventually(past_expiry, "the expiry to pass while nobody watched", within=WAIT)
+    unwatched = 10.0
+
+    harness = await build_harness(database)
+    async with leader(kubesim, database, thresholds, stale_before=unwatched) as second_term:
+        # `leader` returns once the term's first sync is done: the credit is already stored.
+        record = await record_of(second_term.store, env_id)
+        assert record.expires_at is not None
+        assert record.expires_at >= expires_at + timedelta(seconds=unwatched), record
+        assert not second_term.sync.awaits_reevaluation(env_id)
+        reaper = Reaper(
+            environments=second_term.store,
+            service=harness.environments,
+            is_stale=second_term.sync.is_stale,
+            awaits_reevaluation=second_term.sync.awaits_reevaluation,
+        )
+        assert await reaper.sweep() == []
 
 
 @SQLITE_ONLY

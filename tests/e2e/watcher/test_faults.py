@@ -19,59 +19,21 @@ from kubesim.resources import REGISTRY
 from kubesim.server import KubeSim
 from tests.support.live_api import (
     FAIL_ANNOTATION,
-    create_environment,
-    latest_status,
     listed,
     make_pods_fail,
     metric_samples,
-    wait_for_status,
 )
 from tests.support.live_cluster import (
-    assert_consistent_history,
+    BROKEN,
+    check_after_recovery,
     converges_to,
-    describe,
     failing,
-    history,
-    statuses_path,
+    two_running,
     wait_quiet,
 )
 from tests.support.waiting import eventually
 
 PAUSE_SECONDS = 60.0
-# Fails at once and stays failed; a crash loop would also work but, between its restarts,
-# currently flaps failed → starting → failed (see test_failure_kinds), which is not what
-# these tests are about.
-BROKEN = "InvalidImageName"
-
-
-async def two_running(api: httpx.AsyncClient) -> tuple[int, int]:
-    """The environment the test breaks, and a control that stays running."""
-    target = await create_environment(api, "target")
-    control = await create_environment(api, "control")
-    await wait_for_status(api, target, "running")
-    await wait_for_status(api, control, "running")
-    return target, control
-
-
-async def check_after_recovery(
-    api: httpx.AsyncClient, database: Database, target: int, control: int
-) -> None:
-    """The listed statuses equal the cluster's now, and the history is exact."""
-    for env_id in (target, control):
-        stored = await listed(api, env_id)
-        fresh = await latest_status(api, env_id)
-        assert (stored["status"], stored["failureKind"]) == (
-            fresh["status"],
-            fresh["failureKind"],
-        ), (stored, fresh)
-    target_history = await history(database, target)
-    assert_consistent_history(target_history)
-    assert statuses_path(target_history) == ["starting", "running", "failed"], describe(
-        target_history
-    )
-    assert target_history[-1].source == "watcher", describe(target_history)
-    control_history = await history(database, control)
-    assert statuses_path(control_history) == ["starting", "running"], describe(control_history)
 
 
 async def metric_total(api: httpx.AsyncClient, name: str) -> float:

@@ -57,6 +57,7 @@ from catalyst.leader.duties import LeaderDuties, LeaderSettings
 from catalyst.service.charts import ChartService
 from catalyst.service.environments import EnvironmentService
 from catalyst.service.freshness import heartbeat_freshness
+from catalyst.service.history import EnvironmentHistory
 from catalyst.service.logs import LogService
 from catalyst.service.operations import EnvironmentOperations
 from catalyst.service.preflight import RenderPreflight
@@ -223,6 +224,7 @@ class Catalyst:
             environments=environment_service,
             charts=charts,
             logs=logs,
+            history=EnvironmentHistory(environments=environments),
             readiness_checks={"database": database_ready, "cluster": cluster_answers},
             sse_heartbeat_seconds=settings.sse_heartbeat_seconds,
         )

@@ -162,5 +162,6 @@ def fake_services(
         environments=cast(Any, environments),
         charts=cast(Any, FakeCharts()),
         logs=cast(Any, FakeLogs(environments, log_lines or [])),
+        history=cast(Any, None),
         sse_heartbeat_seconds=0.05,
     )

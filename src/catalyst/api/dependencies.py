@@ -15,6 +15,7 @@ from fastapi import Depends, Request
 if TYPE_CHECKING:
     from catalyst.service.charts import ChartService
     from catalyst.service.environments import EnvironmentService
+    from catalyst.service.history import EnvironmentHistory
     from catalyst.service.logs import LogService
     from catalyst.service.tokens import TokenService
 
@@ -30,6 +31,7 @@ class ApiServices:
     environments: EnvironmentService
     charts: ChartService
     logs: LogService
+    history: EnvironmentHistory
     readiness_checks: dict[str, ReadinessCheck] = field(default_factory=dict)
     """Named checks run by ``/readyz`` (e.g. ``database``, ``cluster``)."""
     sse_heartbeat_seconds: float = 15.0

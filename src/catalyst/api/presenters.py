@@ -1,4 +1,4 @@
-"""Turning stored environments into the API's environment object.
+"""Turning stored environments (and their history) into the API's objects.
 
 Guarantees: field names and formats are exactly the contract's (camelCase, RFC 3339 UTC
 timestamps ending in ``Z``, integer ids); ``values`` is always redacted; ``resources`` only
@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from catalyst.api.schemas import EnvironmentOut, ResourceOut
+from catalyst.api.schemas import EnvironmentOut, HistoryOut, ResourceOut, StatusChangeOut
 from catalyst.domain.model import ResourceStatus
+from catalyst.service.history import HistoryPage
 from catalyst.service.redaction import redact_secrets
 
 
@@ -57,3 +58,27 @@ def resource_out(resource: ResourceStatus) -> ResourceOut:
         reason=resource.reason,
         message=resource.message,
     )
+
+
+def history_out(page: HistoryPage) -> dict[str, Any]:
+    """A history page, JSON-ready (``from`` spelled as the API spells it)."""
+    out = HistoryOut(
+        items=[
+            StatusChangeOut.model_validate(
+                {
+                    "id": change.id,
+                    "at": change.occurred_at,
+                    "from": change.from_status,
+                    "to": change.to_status,
+                    "reason": change.reason,
+                    "message": change.message,
+                    "failureKind": change.failure_kind,
+                    "expiresAt": change.expires_at,
+                    "source": change.source,
+                }
+            )
+            for change in page.changes
+        ],
+        next=page.next_after,
+    )
+    return out.model_dump(mode="json", by_alias=True)

@@ -17,7 +17,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, field_validator
 from pydantic_core import PydanticCustomError
 
 from catalyst.api.chart_values import unsupported_member
@@ -103,6 +103,40 @@ class EnvironmentRefresh(BaseModel):
     values: dict[str, Any] = Field(default_factory=dict, description=_VALUES_DESCRIPTION)
 
     _values = field_validator("values", mode="before")(_check_values)
+
+
+class EnvironmentKeep(BaseModel):
+    """Body of ``POST /api/environments/{id}/keep`` (may be omitted)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    until: AwareDatetime | None = Field(
+        default=None,
+        description="A later expiry (RFC 3339 with a zone); without it the expiry is removed.",
+    )
+
+
+class StatusChangeOut(BaseModel):
+    """One change of an environment's status, as the history lists it."""
+
+    id: int = Field(description="The change's position; pass it as `after` for the next page.")
+    at: Timestamp
+    from_: str | None = Field(alias="from")
+    to: str
+    reason: str
+    message: str
+    failureKind: str | None
+    expiresAt: Timestamp | None
+    source: str = Field(description="`api`, `deployer`, `watcher` or `reaper`.")
+
+
+class HistoryOut(BaseModel):
+    """A page of an environment's history, oldest first."""
+
+    items: list[StatusChangeOut]
+    next: int | None = Field(
+        description="`after` for the next page; null when no more changes exist now."
+    )
 
 
 class ResourceOut(BaseModel):

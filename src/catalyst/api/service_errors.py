@@ -22,7 +22,9 @@ from catalyst.service.errors import (
     EnvironmentBeingDeleted,
     EnvironmentNameTaken,
     EnvironmentNotFound,
+    InvalidRequest,
     LogStreamUnavailable,
+    NoPendingExpiry,
     RequestMismatch,
     ServiceError,
 )
@@ -34,9 +36,9 @@ def _status_for(error: ServiceError, request: Request) -> int:
         return 404
     if isinstance(error, ChartNotFound):
         return 404 if request.method == "GET" else 422
-    if isinstance(error, EnvironmentNameTaken | EnvironmentBeingDeleted):
+    if isinstance(error, EnvironmentNameTaken | EnvironmentBeingDeleted | NoPendingExpiry):
         return 409
-    if isinstance(error, RequestMismatch | ClusterScopedRender):
+    if isinstance(error, RequestMismatch | ClusterScopedRender | InvalidRequest):
         return 422
     if isinstance(error, ClusterUnavailable):
         return 503

@@ -53,6 +53,14 @@ class EnvironmentBeingDeleted(ServiceError):
     """The environment is being deleted; it cannot be rebuilt or followed (API: 409)."""
 
 
+class NoPendingExpiry(ServiceError):
+    """A later expiry was asked of an environment that has none pending (API: 409)."""
+
+
+class InvalidRequest(ServiceError):
+    """A request whose content the use case refuses, the field named (API: 422)."""
+
+
 class ClusterUnavailable(ServiceError):
     """The cluster could not be read for a request that needs it now (API: 503)."""
 

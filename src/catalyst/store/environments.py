@@ -275,6 +275,8 @@ class EnvironmentRepository:
         expected_version: int,
         source: str,
         now: datetime | None = None,
+        history_reason: str | None = None,
+        history_message: str | None = None,
         **changes: Unpack[EnvironmentChanges],
     ) -> EnvironmentRecord:
         """Apply `changes` and append the matching ``status_changes`` row, atomically.
@@ -282,6 +284,8 @@ class EnvironmentRepository:
         The history row describes the row as stored afterwards: ``from_status`` is the
         status at `expected_version`, ``to_status``/``reason``/``message``/
         ``failure_kind``/``expires_at`` are the new values, ``occurred_at`` is `now`.
+        ``history_reason``/``history_message`` replace the row's reason and message when the
+        change is not a status of its own (an expiry kept by a client).
         Either both writes happen or neither does. Raises `StaleRecord` or
         `EnvironmentRowMissing`.
         """
@@ -303,7 +307,13 @@ class EnvironmentRepository:
             await _guarded_update(conn, environment_id, expected_version, values, now)
             record = await _select_one(conn, environment_id, include_deleted=True)
             await self._append_status_change(
-                conn, record, from_status=before.status, source=source, occurred_at=now
+                conn,
+                record,
+                from_status=before.status,
+                source=source,
+                occurred_at=now,
+                reason=history_reason,
+                message=history_message,
             )
             return record
 
@@ -437,13 +447,20 @@ class EnvironmentRepository:
 
     # -- history -------------------------------------------------------------------
 
-    async def list_status_changes(self, environment_id: int) -> list[StatusChangeRecord]:
-        """The environment's status history, oldest first."""
+    async def list_status_changes(
+        self, environment_id: int, *, after_id: int | None = None, limit: int | None = None
+    ) -> list[StatusChangeRecord]:
+        """The environment's status history, oldest first: the changes after the one with
+        id ``after_id`` (all without it), at most ``limit`` of them."""
         query = (
             select(*_STATUS_CHANGE_COLUMNS)
             .where(status_changes.c.environment_id == environment_id)
             .order_by(status_changes.c.id)
         )
+        if after_id is not None:
+            query = query.where(status_changes.c.id > after_id)
+        if limit is not None:
+            query = query.limit(limit)
         async with self._db.read() as conn:
             rows = (await conn.execute(query)).all()
         return [StatusChangeRecord(*row) for row in rows]
@@ -456,6 +473,8 @@ class EnvironmentRepository:
         from_status: str | None,
         source: str,
         occurred_at: datetime,
+        reason: str | None = None,
+        message: str | None = None,
     ) -> None:
         await conn.execute(
             insert(status_changes).values(
@@ -463,8 +482,8 @@ class EnvironmentRepository:
                 occurred_at=occurred_at,
                 from_status=from_status,
                 to_status=record.status,
-                reason=record.status_reason,
-                message=record.status_message,
+                reason=record.status_reason if reason is None else reason,
+                message=record.status_message if message is None else message,
                 failure_kind=record.failure_kind,
                 expires_at=record.expires_at,
                 source=source,

@@ -36,6 +36,7 @@ async def client(database: Database, harness: Harness) -> AsyncIterator[httpx.As
         environments=harness.environments,
         charts=cast(Any, None),
         logs=cast(Any, None),
+        history=cast(Any, None),
     )
     transport = httpx.ASGITransport(app=create_app(services))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:

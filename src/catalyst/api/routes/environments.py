@@ -1,4 +1,4 @@
-"""``/api/environments``: create, list, read (optionally live), delete, rebuild.
+"""``/api/environments``: create, list, read (optionally live), delete, rebuild, history, keep.
 
 The list never contacts the cluster (``latestStatus`` is accepted there and ignored,
 whatever its value, like any unknown parameter). Environments of other tokens answer 404 to
@@ -16,8 +16,15 @@ from catalyst.api.dependencies import Services
 from catalyst.api.json_body import json_body_only
 from catalyst.api.listing_json import ENVIRONMENT_ITEMS
 from catalyst.api.openapi import error_responses
-from catalyst.api.presenters import environment_out, resource_out
-from catalyst.api.schemas import EnvironmentCreate, EnvironmentOut, EnvironmentRefresh
+from catalyst.api.presenters import environment_out, history_out, resource_out
+from catalyst.api.schemas import (
+    EnvironmentCreate,
+    EnvironmentKeep,
+    EnvironmentOut,
+    EnvironmentRefresh,
+    HistoryOut,
+)
+from catalyst.service.history import DEFAULT_PAGE, MAX_PAGE
 
 router = APIRouter(prefix="/environments", tags=["environments"])
 
@@ -116,3 +123,38 @@ async def refresh_environment(
         env_id, caller=caller, name=body.name, chart_name=body.chartName, values=body.values
     )
     return JSONResponse(environment_out(record), status_code=202)
+
+
+@router.get(
+    "/{env_id}/history",
+    responses={200: {"model": HistoryOut}, **error_responses(401, 404, 422)},
+    summary="Status history",
+)
+async def environment_history(
+    env_id: int,
+    caller: CurrentCaller,
+    services: Services,
+    after: int | None = Query(
+        None, ge=0, description="Resume after this change (`next` of the previous page)."
+    ),
+    limit: int = Query(DEFAULT_PAGE, ge=1, le=MAX_PAGE, description="Changes per page."),
+) -> JSONResponse:
+    """The environment's status changes, oldest first, paged."""
+    page = await services.history.page(env_id, caller=caller, after=after, limit=limit)
+    return JSONResponse(history_out(page))
+
+
+@router.post(
+    "/{env_id}/keep",
+    responses={200: _ONE, **error_responses(400, 401, 404, 409, 415, 422)},
+    dependencies=[Depends(json_body_only)],
+    summary="Keep a failed environment",
+)
+async def keep_environment(
+    env_id: int, caller: CurrentCaller, services: Services, body: EnvironmentKeep | None = None
+) -> JSONResponse:
+    """Remove the pending expiry (the reaper will not delete it), or, with ``until``, move
+    it later. Recorded in the history."""
+    until = body.until if body is not None else None
+    record = await services.history.keep(env_id, caller=caller, until=until)
+    return JSONResponse(environment_out(record))

@@ -55,6 +55,7 @@ from catalyst.embedded import KUBESIM_RULES
 from catalyst.http_protocol import timed_h11_protocol
 from catalyst.leader.duties import LeaderDuties, LeaderSettings
 from catalyst.service.charts import ChartService
+from catalyst.service.environment_feed import EnvironmentFeed
 from catalyst.service.environments import EnvironmentService
 from catalyst.service.freshness import heartbeat_freshness
 from catalyst.service.history import EnvironmentHistory
@@ -207,6 +208,8 @@ class Catalyst:
         )
         # Owns the listing cache's refresh task: stopped before the database closes.
         self._stack.push_async_callback(environment_service.aclose)
+        feed = EnvironmentFeed(environments=environments)
+        self._stack.push_async_callback(feed.aclose)  # the watch stream's poller
         logs = LogService(
             environment_service,
             LogFollower(pools.logs),
@@ -225,8 +228,10 @@ class Catalyst:
             charts=charts,
             logs=logs,
             history=EnvironmentHistory(environments=environments),
+            feed=feed,
             readiness_checks={"database": database_ready, "cluster": cluster_answers},
             sse_heartbeat_seconds=settings.sse_heartbeat_seconds,
+            watch_stream_timeout_seconds=settings.watch_stream_timeout_seconds,
         )
         await runner.start()
         self._stack.push_async_callback(runner.stop)

@@ -106,6 +106,10 @@ class Settings(BaseSettings):
 
     sse_heartbeat_seconds: float = Field(default=15.0, gt=0)
     """Interval of the SSE heartbeat comment on log streams."""
+    watch_stream_timeout_seconds: float = Field(default=1800.0, gt=0)
+    """A watch stream (`GET /api/environments?watch=1`) ends once it has lasted this many
+    seconds (when no change is waiting to be sent); clients resume with `Last-Event-ID`, as
+    Kubernetes watches end after their timeout."""
 
     log_wait_timeout: float = Field(default=900.0, gt=0)
     """How long a log stream waits for its pod and container to start before it ends."""

@@ -163,5 +163,6 @@ def fake_services(
         charts=cast(Any, FakeCharts()),
         logs=cast(Any, FakeLogs(environments, log_lines or [])),
         history=cast(Any, None),
+        feed=cast(Any, None),
         sse_heartbeat_seconds=0.05,
     )

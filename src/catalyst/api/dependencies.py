@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 
 if TYPE_CHECKING:
     from catalyst.service.charts import ChartService
+    from catalyst.service.environment_feed import EnvironmentFeed
     from catalyst.service.environments import EnvironmentService
     from catalyst.service.history import EnvironmentHistory
     from catalyst.service.logs import LogService
@@ -32,9 +33,13 @@ class ApiServices:
     charts: ChartService
     logs: LogService
     history: EnvironmentHistory
+    feed: EnvironmentFeed
     readiness_checks: dict[str, ReadinessCheck] = field(default_factory=dict)
     """Named checks run by ``/readyz`` (e.g. ``database``, ``cluster``)."""
     sse_heartbeat_seconds: float = 15.0
+    watch_stream_timeout_seconds: float = 1800.0
+    """A watch stream ends once it has lasted this long (with nothing to send); the client
+    resumes after its last event id."""
 
 
 def get_services(request: Request) -> ApiServices:

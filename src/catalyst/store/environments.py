@@ -58,6 +58,9 @@ CREATE_SOURCE: Final = "api"
 
 # Bound the size of one IN (...) list; SQLite and asyncpg both limit bind parameters.
 _IN_CHUNK: Final = 1000
+DELETED_STATUS: Final = "deleted"
+"""``to_status`` of the history row that ends an environment (not a status it can have)."""
+DELETION_SOURCE: Final = "deployer"
 
 _RECORD_COLUMNS = [environments.c[field.name] for field in fields(EnvironmentRecord)]
 _STATUS_CHANGE_COLUMNS = [status_changes.c[field.name] for field in fields(StatusChangeRecord)]
@@ -359,13 +362,26 @@ class EnvironmentRepository:
         now: datetime | None = None,
         **changes: Unpack[EnvironmentChanges],
     ) -> EnvironmentRecord:
-        """Soft-delete: set ``deleted_at``, free the name for reuse, apply `changes`."""
+        """Soft-delete: set ``deleted_at``, free the name for reuse, apply `changes`, and
+        append the history row that ends the environment (``to_status`` ``deleted``, source
+        ``deployer``), which is also what the watch stream sends as DELETED."""
         now = now or utc_now()
         values = _checked_changes(dict(changes))
         values.update(deleted_at=now, live_name=None)
         async with self._db.write() as conn:
             await _guarded_update(conn, environment_id, expected_version, values, now)
-            return await _select_one(conn, environment_id, include_deleted=True)
+            record = await _select_one(conn, environment_id, include_deleted=True)
+            await self._append_status_change(
+                conn,
+                record,
+                from_status=record.status,
+                source=DELETION_SOURCE,
+                occurred_at=now,
+                to_status=DELETED_STATUS,
+                reason="Deleted",
+                message="",
+            )
+            return record
 
     # -- inventory -----------------------------------------------------------------
 
@@ -447,6 +463,26 @@ class EnvironmentRepository:
 
     # -- history -------------------------------------------------------------------
 
+    async def latest_change_position(self) -> int:
+        """The id of the newest ``status_changes`` row of any environment (0: none yet):
+        the position in the outbox a watch starts after."""
+        async with self._db.read() as conn:
+            latest = (await conn.execute(select(func.max(status_changes.c.id)))).scalar()
+        return int(latest or 0)
+
+    async def list_changes_after(self, position: int, *, limit: int) -> list[StatusChangeRecord]:
+        """Every environment's changes after ``position``, in the order written, at most
+        ``limit`` (ids only grow: the outbox the watch stream reads)."""
+        query = (
+            select(*_STATUS_CHANGE_COLUMNS)
+            .where(status_changes.c.id > position)
+            .order_by(status_changes.c.id)
+            .limit(limit)
+        )
+        async with self._db.read() as conn:
+            rows = (await conn.execute(query)).all()
+        return [StatusChangeRecord(*row) for row in rows]
+
     async def list_status_changes(
         self, environment_id: int, *, after_id: int | None = None, limit: int | None = None
     ) -> list[StatusChangeRecord]:
@@ -475,13 +511,14 @@ class EnvironmentRepository:
         occurred_at: datetime,
         reason: str | None = None,
         message: str | None = None,
+        to_status: str | None = None,
     ) -> None:
         await conn.execute(
             insert(status_changes).values(
                 environment_id=record.id,
                 occurred_at=occurred_at,
                 from_status=from_status,
-                to_status=record.status,
+                to_status=record.status if to_status is None else to_status,
                 reason=record.status_reason if reason is None else reason,
                 message=record.status_message if message is None else message,
                 failure_kind=record.failure_kind,

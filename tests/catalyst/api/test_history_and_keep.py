@@ -44,6 +44,7 @@ async def client(database: Database, harness: Harness) -> AsyncIterator[httpx.As
         charts=cast(Any, None),
         logs=cast(Any, None),
         history=EnvironmentHistory(environments=harness.repo),
+        feed=cast(Any, None),
     )
     transport = httpx.ASGITransport(app=create_app(services))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:

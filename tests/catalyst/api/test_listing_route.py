@@ -37,6 +37,7 @@ async def client(database: Database, harness: Harness) -> AsyncIterator[httpx.As
         charts=cast(Any, None),
         logs=cast(Any, None),
         history=cast(Any, None),
+        feed=cast(Any, None),
     )
     transport = httpx.ASGITransport(app=create_app(services))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:

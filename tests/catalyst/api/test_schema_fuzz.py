@@ -87,7 +87,9 @@ async def test_fuzzing_the_openapi_document_finds_no_5xx_and_no_undocumented_ans
     tmp_path: Path,
 ) -> None:
     # A short log wait: a fuzzed stream of an existing environment ends quickly.
-    async with live_catalyst(tmp_path / "data", log_wait_timeout=0.5) as live:
+    async with live_catalyst(
+        tmp_path / "data", log_wait_timeout=0.5, watch_stream_timeout_seconds=0.5
+    ) as live:
         exit_code, output, report, har = await run_schemathesis(
             live.url, live.admin_token, tmp_path
         )

@@ -8,11 +8,13 @@ probed. Bodies must be JSON (415 otherwise, `catalyst.api.json_body`).
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse, Response
+from sse_starlette import EventSourceResponse
 
 from catalyst.api.auth import CurrentCaller
 from catalyst.api.dependencies import Services
+from catalyst.api.feed_events import feed_events
 from catalyst.api.json_body import json_body_only
 from catalyst.api.listing_json import ENVIRONMENT_ITEMS
 from catalyst.api.openapi import error_responses
@@ -50,8 +52,15 @@ async def create_environment(
 
 @router.get(
     "",
-    responses={200: {"model": list[EnvironmentOut]}, **error_responses(401)},
-    summary="List environments",
+    responses={
+        200: {
+            "model": list[EnvironmentOut],
+            "content": {"text/event-stream": {}},
+            "description": "The list; with `watch`, a stream of Server-Sent Events.",
+        },
+        **error_responses(401, 422),
+    },
+    summary="List (or watch) environments",
 )
 async def list_environments(
     caller: CurrentCaller,
@@ -59,9 +68,27 @@ async def list_environments(
     latest_status: str | None = Query(
         None, alias="latestStatus", description="Accepted and ignored, whatever its value."
     ),
+    watch: bool = Query(
+        False, description="Stream ADDED, SYNCED, then MODIFIED/DELETED events (SSE)."
+    ),
+    since: int | None = Query(
+        None, ge=0, description="With `watch`: resume after this event id (no initial list)."
+    ),
+    last_event_id: int | None = Header(
+        None, alias="Last-Event-ID", ge=0, description="Same as `since` (browsers send it)."
+    ),
 ) -> Response:
     """Every live environment visible to the caller, from the database only (served from
-    a cache of rendered items that only re-reads changed rows)."""
+    a cache of rendered items that only re-reads changed rows). With ``watch``, the same
+    environments as events, then every change as it is stored (any replica's), each with
+    the ``id`` to resume after."""
+    if watch:
+        resume = since if since is not None else last_event_id
+        duration = services.watch_stream_timeout_seconds
+        events = services.feed.watch(caller, since=resume, duration=duration)
+        return EventSourceResponse(
+            feed_events(events, services), ping=services.sse_heartbeat_seconds
+        )
     body = await services.environments.list_json(caller=caller, render=ENVIRONMENT_ITEMS)
     return Response(body, media_type="application/json")
 

@@ -575,7 +575,7 @@ def record_update(
 def _conflict_error(conflicts: list[tuple[_Manager, Path]]) -> ApiError:
     causes = [
         {
-            "type": "FieldManagerConflict",
+            "reason": "FieldManagerConflict",
             "message": f"conflict with {m.describe()}",
             "field": path_string(p),
         }

@@ -27,6 +27,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--rules", type=Path, default=None, help="simulator rules (YAML)")
     serve.add_argument("--log-level", default="WARNING")
     serve.add_argument("--history-limit", type=int, default=None, help="watch history events kept")
+    commands.add_parser(
+        "diff",
+        help="compare kubesim's answers with a real kube-apiserver's (kubesim.conformance)",
+        add_help=False,
+    )
     return parser
 
 
@@ -54,6 +59,11 @@ async def serve(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    given = sys.argv[1:] if argv is None else argv
+    if given[:1] == ["diff"]:
+        from kubesim.conformance.__main__ import main as diff_main
+
+        return diff_main(given[1:])
     args = _parser().parse_args(argv)
     logging.basicConfig(
         level=args.log_level.upper(),

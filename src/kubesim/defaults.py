@@ -34,6 +34,7 @@ def _container_defaults(container: Obj) -> Obj:
     out.setdefault("imagePullPolicy", "Always" if tag in ("", "latest") else "IfNotPresent")
     out.setdefault("terminationMessagePath", "/dev/termination-log")
     out.setdefault("terminationMessagePolicy", "File")
+    out.setdefault("resources", {})
     return out
 
 
@@ -112,7 +113,39 @@ def _job(obj: Obj) -> None:
     spec.setdefault("backoffLimit", 6)
     spec.setdefault("completionMode", "NonIndexed")
     spec.setdefault("suspend", False)
+    spec.setdefault("podReplacementPolicy", "TerminatingOrFailed")
     _template_defaults(spec, restart_policy="Never")
+
+
+def job_selector_defaults(obj: Obj) -> None:
+    """A new Job's selector and pod labels, as the apiserver's Job strategy sets them on
+    create (it needs the uid, so the store calls this once the uid is assigned): unless
+    ``spec.manualSelector``, the selector is the Job's controller-uid, and the pod template
+    (and the Job itself, when it has no labels) carry the controller-uid and job-name labels.
+    Without this, pods of one Job would match another's selector (``kubectl logs job/NAME``).
+    """
+    spec = _with(obj, "spec")
+    if spec.get("manualSelector") is True:
+        return
+    meta = obj["metadata"]
+    uid, name = meta["uid"], meta["name"]
+    labels = {
+        "batch.kubernetes.io/controller-uid": uid,
+        "batch.kubernetes.io/job-name": name,
+        "controller-uid": uid,
+        "job-name": name,
+    }
+    spec.setdefault("manualSelector", False)
+    selector = _with(spec, "selector")
+    selector["matchLabels"] = {
+        **(selector.get("matchLabels") or {}),
+        "batch.kubernetes.io/controller-uid": uid,
+    }
+    template = _with(spec, "template")
+    template_meta = _with(template, "metadata")
+    template_meta["labels"] = {**(template_meta.get("labels") or {}), **labels}
+    if not meta.get("labels"):
+        meta["labels"] = dict(template_meta["labels"])
 
 
 def _cronjob(obj: Obj) -> None:
@@ -146,6 +179,10 @@ def _service(obj: Obj) -> None:
     spec.setdefault("sessionAffinity", "None")
     if spec["type"] != "ExternalName":
         spec.setdefault("internalTrafficPolicy", "Cluster")
+        if spec.get("clusterIP") != "None":
+            # A single-stack IPv4 cluster, as kubesim's addresses are.
+            spec.setdefault("ipFamilyPolicy", "SingleStack")
+            spec.setdefault("ipFamilies", ["IPv4"])
     if isinstance(spec.get("ports"), list):
         spec["ports"] = [
             {"protocol": "TCP", **p, "targetPort": p.get("targetPort", p.get("port"))}

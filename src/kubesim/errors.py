@@ -64,8 +64,10 @@ class ApiError(Exception):
             "reason": self.reason,
             "code": self.code,
         }
-        if self.details:
-            body["details"] = self.details
+        if self.details is not None:
+            # Like Go's omitempty on StatusDetails: empty name, group and kind are left out
+            # (a 404 for an unknown resource still carries an empty details object).
+            body["details"] = {k: v for k, v in self.details.items() if v not in ("", None)}
         return body
 
 
@@ -127,12 +129,18 @@ def expired(message: str) -> ApiError:
     return ApiError("Expired", message)
 
 
-def forbidden(message: str, *, resource: str = "", name: str = "", group: str = "") -> ApiError:
-    return ApiError(
-        "Forbidden",
-        message,
-        details={"name": name, "group": group, "kind": resource},
-    )
+def forbidden(
+    message: str,
+    *,
+    resource: str = "",
+    name: str = "",
+    group: str = "",
+    causes: list[dict[str, str]] | None = None,
+) -> ApiError:
+    details: dict[str, Any] = {"name": name, "group": group, "kind": resource}
+    if causes:
+        details["causes"] = causes
+    return ApiError("Forbidden", message, details=details)
 
 
 def method_not_allowed(

@@ -8,7 +8,8 @@ Guarantees (k8s-semantics Part B):
 * Objects are stored as the plain JSON dicts the API serves. Stored dicts are
   never mutated after commit: writers build a new dict, so readers may hand
   them out without copying.
-* ``generation`` starts at 1 and grows only when the desired state (anything
+* ``generation`` (on the kinds a real server tracks it for: not ConfigMap, Secret,
+  Service, Namespace...) starts at 1 and grows only when the desired state (anything
   outside ``metadata`` and ``status``) changes (B16); a status subresource write
   changes only ``.status`` and a main-resource write never changes ``.status``.
 * Deletion honours finalizers (B17): an object with finalizers, or deleted
@@ -47,7 +48,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from kubesim.defaults import apply_defaults
+from kubesim.defaults import apply_defaults, job_selector_defaults
 from kubesim.errors import ApiError, already_exists, conflict, forbidden, invalid, not_found
 from kubesim.resources import (
     NAMESPACE_TYPE,
@@ -112,6 +113,29 @@ def deep_copy(obj: Obj) -> Obj:
     """A private copy of a JSON object (orjson round-trip beats copy.deepcopy)."""
     result: Obj = orjson.loads(orjson.dumps(obj))
     return result
+
+
+# Kinds whose objects a real kube-apiserver gives no metadata.generation (their strategies
+# never set it): data-only kinds, Services and Namespaces.
+_NO_GENERATION = frozenset(
+    {
+        ("", "ConfigMap"),
+        ("", "Secret"),
+        ("", "Service"),
+        ("", "Namespace"),
+        ("", "ServiceAccount"),
+        ("", "Endpoints"),
+        ("", "Event"),
+    }
+)
+
+
+# Kinds a real server creates with an empty ``status.loadBalancer``.
+_LOAD_BALANCED = frozenset({("", "Service"), ("networking.k8s.io", "Ingress")})
+
+
+def tracks_generation(rt: ResourceType) -> bool:
+    return (rt.group, rt.kind) not in _NO_GENERATION
 
 
 def _desired_state(rt: ResourceType, obj: Obj) -> dict[str, Any]:
@@ -278,10 +302,12 @@ class Store:
         meta = new["metadata"]
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = now_rfc3339()
-        meta["generation"] = 1
+        if tracks_generation(rt):
+            meta["generation"] = 1
+        if rt.kind == "Job" and rt.group == "batch":
+            job_selector_defaults(new)
         if dry_run:
-            meta["resourceVersion"] = str(self.current_rv)
-            return new
+            return new  # like a real server: no resourceVersion on a dry-run create
         rv = self._next_rv()
         meta["resourceVersion"] = str(rv)
         self._put(rt, new)
@@ -324,7 +350,7 @@ class Store:
         for hook in self._hooks:
             hook.before_write(rt, new, live, subresource)
         self._check_finalizers(rt, live, new)
-        if _desired_state(rt, new) != _desired_state(rt, live):
+        if tracks_generation(rt) and _desired_state(rt, new) != _desired_state(rt, live):
             new["metadata"]["generation"] = int(live_meta.get("generation", 0)) + 1
         if _without_volatile_meta(new) == _without_volatile_meta(live):
             # Nothing changed: like etcd's GuaranteedUpdate, no new RV, no event.
@@ -388,12 +414,11 @@ class Store:
             new = {**live, "metadata": {**live_meta, "finalizers": finalizers}}
             return new if dry_run else self._commit_update(rt, live, new)
         if finalizers or ns_finalizers:
-            meta = {
-                **live_meta,
-                "deletionTimestamp": now_rfc3339(),
-                "deletionGracePeriodSeconds": 0,
-                "generation": int(live_meta.get("generation", 0)) + 1,
-            }
+            meta = {**live_meta, "deletionTimestamp": now_rfc3339()}
+            if tracks_generation(rt):
+                meta["generation"] = int(live_meta.get("generation", 0)) + 1
+            if not is_namespace:  # a real server sets no grace period on a namespace
+                meta["deletionGracePeriodSeconds"] = 0
             if finalizers:
                 meta["finalizers"] = finalizers
             new = {**live, "metadata": meta}
@@ -480,7 +505,8 @@ class Store:
                     meta[key] = live_meta[key]
                 else:
                     meta.pop(key, None)
-        meta["generation"] = live_meta.get("generation", 1)
+        if tracks_generation(rt):
+            meta["generation"] = live_meta.get("generation", 1)
         new["metadata"] = meta
         new["apiVersion"] = rt.api_version
         new["kind"] = rt.kind
@@ -557,6 +583,13 @@ class Store:
                 resource=rt.plural,
                 name=name,
                 group=rt.group,
+                causes=[
+                    {
+                        "reason": "NamespaceTerminating",
+                        "message": f"namespace {namespace} is being terminated",
+                        "field": "metadata.namespace",
+                    }
+                ],
             )
 
     @staticmethod
@@ -573,6 +606,8 @@ class Store:
             }
         elif rt.kind == "Pod" and rt.group == "" and not obj.get("status"):
             obj["status"] = {"phase": "Pending"}
+        elif (rt.group, rt.kind) in _LOAD_BALANCED and not obj.get("status"):
+            obj["status"] = {"loadBalancer": {}}
 
     def _apply_write_defaults(self, rt: ResourceType, obj: Obj) -> None:
         """The apiserver's defaulting plus ClusterIP allocation for Services."""
@@ -581,7 +616,7 @@ class Store:
             spec = obj["spec"]
             if spec["type"] != "ExternalName" and not spec.get("clusterIP"):
                 spec["clusterIP"] = self._allocate_cluster_ip()
-            if spec.get("clusterIP") and spec["clusterIP"] != "None":
+            if spec.get("clusterIP"):
                 spec.setdefault("clusterIPs", [spec["clusterIP"]])
 
     def _allocate_cluster_ip(self) -> str:

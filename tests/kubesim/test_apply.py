@@ -128,7 +128,7 @@ def test_conflict_with_update_manager() -> None:
     assert err.details == {
         "causes": [
             {
-                "type": "FieldManagerConflict",
+                "reason": "FieldManagerConflict",
                 "message": 'conflict with "kubectl-create" using apps/v1',
                 "field": ".spec.replicas",
             }

@@ -472,7 +472,8 @@ async def patch_item(ctx: ApiContext, target: Target, request: web.Request) -> w
         )
     patch = parse_body(await request.read(), "yaml" if is_apply else "json")
     if is_apply:
-        return json_response(_server_side_apply(ctx, target, request, patch, dry_run))
+        applied, created = _server_side_apply(ctx, target, request, patch, dry_run)
+        return json_response(applied, status=201 if created else 200)
     live = _live(ctx, target)
     if target.subresource == "scale":
         patched_scale = _apply_patch(content_type, scale_of(rt, live), patch, None)
@@ -502,7 +503,8 @@ def _apply_patch(content_type: str, obj: Obj, patch: Any, rt: ResourceType | Non
 
 def _server_side_apply(
     ctx: ApiContext, target: Target, request: web.Request, applied: Any, dry_run: bool
-) -> Obj:
+) -> tuple[Obj, bool]:
+    """The applied object, and whether the apply created it (a real server answers 201)."""
     from kubesim.apply import server_side_apply
 
     rt = target.rt
@@ -522,8 +524,8 @@ def _server_side_apply(
     if live is None:
         if rt.has_status and rt is not NAMESPACE_TYPE:
             result.pop("status", None)
-        return ctx.store.create(rt, result, dry_run=dry_run)
-    return ctx.store.update(rt, result, subresource=target.subresource, dry_run=dry_run)
+        return ctx.store.create(rt, result, dry_run=dry_run), True
+    return ctx.store.update(rt, result, subresource=target.subresource, dry_run=dry_run), False
 
 
 # ------------------------------------------------------------------- scale

@@ -105,8 +105,8 @@ async def test_a_field_another_manager_took_conflicts_and_is_taken_back(
     assert caught.value.status == 409
     assert caught.value.reason == "Conflict"
     assert "catalyst" in caught.value.message
-    # The real server sends a cause's type under "reason" (Go's StatusCause.Type is
-    # serialised so); kubesim still says "type" (a fidelity difference, issue 11 part 3).
+    # Both servers send a cause's type under "reason" (Go's StatusCause.Type is serialised
+    # so; kubesim said "type" until the differential harness found it).
     causes = [(c.get("reason") or c.get("type"), c.get("field")) for c in caught.value.causes]
     assert causes == [("FieldManagerConflict", ".data.key")], caught.value.details
     # ...unless forced (as `kubectl edit` or a forced apply would).

@@ -1,9 +1,12 @@
 """Cluster change → status visible through the API: latency with 1,000 environments.
 
-Three processes, so the measuring client never runs on the service's event loop:
+Run once per cluster of ``--cluster`` (``kubesim``, ``realkube`` or ``both``, the default),
+each time from scratch, then printed side by side. Three processes, so the measuring client
+never runs on the service's event loop:
 
-* the cluster: this script re-run with ``--kubesim-child``: a kubesim with its controllers
-  off (no simulator), so an object's status is exactly what the driver writes;
+* the cluster (bench/targets.py): a kubesim with its controllers off (no simulator), or
+  realkube (etcd, kube-apiserver, scheduler, kwok) whose kube-controller-manager is stopped
+  once it is ready; either way an object's status is exactly what the driver writes;
 * the service: ``catalyst serve`` (SQLite file by default, ``--database-url`` for another
   database) pointed at that cluster; it is the Lease holder, so it runs the watcher;
 * the driver (this process).
@@ -36,7 +39,10 @@ Three measures, all printed as p50/p99/max (target: p99 ≤ 250 ms); nothing is 
    ``--poll-rate`` requests per second. On a 2-core machine this load competes with the
    watcher inside the same process, so it measures the service under read load too.
 
-Usage: ``.venv/bin/python bench/bench_status_latency.py [--environments 1000]
+Seeding the cluster (a Namespace, a Deployment and a Job created, two status patches, per
+environment) runs 32 environments at a time and prints progress every 10 s and its time.
+
+Usage: ``.venv/bin/python bench/bench_status_latency.py [--cluster both] [--environments 1000]
 [--database-url URL] [--poll 0.01 --poll-rate 100]``.
 """
 
@@ -64,28 +70,14 @@ from catalyst.store.database import Database, sqlite_url_for
 from catalyst.store.environments import EnvironmentRepository
 from catalyst.store.records import ObjectRef
 from catalyst.store.tokens import TokenRepository
+from targets import CLUSTERS, cluster_target, parse_clusters
 
 ENVIRONMENT_LABEL = "catalyst.io/environment-id"
 START_TIMEOUT = 120.0
 SEED_CONCURRENCY = 32
+PROGRESS_SECONDS = 10.0
 HISTOGRAM = "catalyst_event_to_write_seconds"
 MERGE_PATCH = {"Content-Type": "application/merge-patch+json"}
-
-
-# ------------------------------------------------------------------ kubesim child
-
-
-async def kubesim_child(kubeconfig: Path) -> None:
-    """Serve kubesim without controllers until stdin closes (the parent's exit)."""
-    from kubesim.server import KubeSim
-
-    sim = KubeSim("127.0.0.1", 0, kubeconfig=kubeconfig, controllers=False, freeze_heap=True)
-    await sim.start()
-    try:
-        print(f"ready {sim.url}", flush=True)
-        await asyncio.to_thread(sys.stdin.read)
-    finally:
-        await sim.stop()
 
 
 # ------------------------------------------------------------------ helpers
@@ -150,14 +142,29 @@ async def drain(stream: asyncio.StreamReader | None) -> None:
             pass
 
 
-async def bounded_gather(coros: list[Awaitable[Any]], limit: int) -> None:
+async def bounded_gather(coros: list[Awaitable[Any]], limit: int, what: str) -> None:
+    """Run ``coros`` with at most ``limit`` at a time; print progress every PROGRESS_SECONDS."""
     semaphore = asyncio.Semaphore(limit)
+    done = 0
+    started = time.monotonic()
 
     async def one(coro: Awaitable[Any]) -> None:
+        nonlocal done
         async with semaphore:
             await coro
+        done += 1
 
-    await asyncio.gather(*(one(c) for c in coros))
+    async def progress() -> None:
+        while True:
+            await asyncio.sleep(PROGRESS_SECONDS)
+            elapsed = time.monotonic() - started
+            print(f"  {done}/{len(coros)} {what} in {elapsed:.0f}s", flush=True)
+
+    reporter = asyncio.create_task(progress())
+    try:
+        await asyncio.gather(*(one(c) for c in coros))
+    finally:
+        reporter.cancel()
 
 
 # ------------------------------------------------------------------ cluster objects
@@ -263,9 +270,11 @@ def job_status(state: str) -> dict[str, Any]:
                 condition("Complete", "True", "CompletionsReached"),
             ],
         }
+    # From "running": the merge patch keeps its startTime (immutable on a real API server,
+    # which also rejects a finished Job with active pods).
     return {
+        "active": 0,
         "failed": 1,
-        "startTime": start,
         "conditions": [
             condition("FailureTarget", "True", "BackoffLimitExceeded", "Job has reached the limit"),
             condition("Failed", "True", "BackoffLimitExceeded", "Job has reached the limit"),
@@ -279,7 +288,8 @@ JOB_STATUS = "/apis/batch/v1/namespaces/env-{id}/jobs/install/status"
 
 async def patch_status(kube: httpx.AsyncClient, path: str, status: dict[str, Any]) -> None:
     response = await kube.patch(path, json={"status": status}, headers=MERGE_PATCH)
-    response.raise_for_status()
+    if response.is_error:
+        raise RuntimeError(f"PATCH {path}: {response.status_code} {response.text[:500]}")
 
 
 async def seed_cluster(kube: httpx.AsyncClient, env_id: int) -> None:
@@ -407,81 +417,79 @@ async def measure(
     return None
 
 
-async def run(args: argparse.Namespace) -> None:
-    workdir = Path(tempfile.mkdtemp(prefix="bench-status-"))
-    kubeconfig = workdir / "kubeconfig"
+async def run(args: argparse.Namespace, cluster: str) -> dict[str, float]:
+    workdir = Path(tempfile.mkdtemp(prefix=f"bench-status-{cluster}-"))
     database_url = args.database_url or sqlite_url_for(workdir)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CATALYST_")}
-
-    kubesim = await asyncio.create_subprocess_exec(
-        sys.executable,
-        __file__,
-        "--kubesim-child",
-        str(kubeconfig),
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        env=env,
-    )
     catalyst: asyncio.subprocess.Process | None = None
     catalyst_log = (workdir / "catalyst.log").open("wb")
     drains: list[asyncio.Task[None]] = []
+    figures: dict[str, float] = {}
     try:
-        kube_url = (await asyncio.wait_for(first_line(kubesim, "ready "), START_TIMEOUT)).split()[1]
-        print(f"kubesim (no controllers) at {kube_url}; work dir {workdir}")
-
-        t = time.monotonic()
-        ids, token = await seed_database(database_url, args.environments)
-        print(f"seeded {len(ids)} environment records in {time.monotonic() - t:.1f}s")
-        limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-        async with httpx.AsyncClient(base_url=kube_url, timeout=30, limits=limits) as kube:
+        async with cluster_target(cluster, workdir / "cluster", controllers=False) as target:
+            print(f"{cluster} (no controllers) at {target.url}; work dir {workdir}", flush=True)
             t = time.monotonic()
-            await bounded_gather([seed_cluster(kube, i) for i in ids], SEED_CONCURRENCY)
-            print(f"seeded {3 * len(ids)} cluster objects in {time.monotonic() - t:.1f}s")
-
-            env.update(
-                CATALYST_DATA_DIR=str(workdir / "catalyst"),
-                CATALYST_DATABASE_URL=database_url,
-                CATALYST_KUBECONFIG=str(kubeconfig),
-                CATALYST_LOG_LEVEL="WARNING",
-            )
-            catalyst = await asyncio.create_subprocess_exec(
-                *shlex.split(args.serve_command),
-                env=env,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=catalyst_log,
-            )
-            started = time.monotonic()
-            line = await asyncio.wait_for(first_line(catalyst, "Catalyst API: "), START_TIMEOUT)
-            api_url = line.split()[2].removesuffix("/api")
-            drains.append(asyncio.create_task(drain(catalyst.stdout)))
-            headers = {"Authorization": f"ApiToken {token}"}
+            ids, token = await seed_database(database_url, args.environments)
+            print(f"seeded {len(ids)} environment records in {time.monotonic() - t:.1f}s")
+            limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
             async with httpx.AsyncClient(
-                base_url=api_url, headers=headers, timeout=30, limits=limits
-            ) as api:
-                await converge(api, ids, started)
-                before = await read_histogram(api)
-                changes = plan_changes(ids, round(args.rate * args.seconds))
-                latencies, lost = await drive(kube, api, changes, args)
-                await asyncio.sleep(args.give_up_after)  # let the last writes land
-                after = await read_histogram(api)
+                base_url=target.url, timeout=30, limits=limits, verify=target.ssl or True
+            ) as kube:
+                t = time.monotonic()
+                await bounded_gather(
+                    [seed_cluster(kube, i) for i in ids], SEED_CONCURRENCY, "environments"
+                )
+                figures["seed_s"] = time.monotonic() - t
+                print(
+                    f"seeded {3 * len(ids)} cluster objects (and {2 * len(ids)} status patches)"
+                    f" in {figures['seed_s']:.1f}s, {SEED_CONCURRENCY} requests in flight",
+                    flush=True,
+                )
+
+                env.update(
+                    CATALYST_DATA_DIR=str(workdir / "catalyst"),
+                    CATALYST_DATABASE_URL=database_url,
+                    CATALYST_KUBECONFIG=str(target.kubeconfig),
+                    CATALYST_LOG_LEVEL="WARNING",
+                )
+                catalyst = await asyncio.create_subprocess_exec(
+                    *shlex.split(args.serve_command),
+                    env=env,
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=catalyst_log,
+                )
+                started = time.monotonic()
+                line = await asyncio.wait_for(first_line(catalyst, "Catalyst API: "), START_TIMEOUT)
+                api_url = line.split()[2].removesuffix("/api")
+                drains.append(asyncio.create_task(drain(catalyst.stdout)))
+                headers = {"Authorization": f"ApiToken {token}"}
+                async with httpx.AsyncClient(
+                    base_url=api_url, headers=headers, timeout=30, limits=limits
+                ) as api:
+                    figures["converge_s"] = await converge(api, ids, started)
+                    before = await read_histogram(api)
+                    changes = plan_changes(ids, round(args.rate * args.seconds))
+                    latencies, lost = await drive(kube, api, changes, args)
+                    await asyncio.sleep(args.give_up_after)  # let the last writes land
+                    after = await read_histogram(api)
+            if catalyst.returncode is None:
+                catalyst.terminate()
+                await asyncio.wait_for(catalyst.wait(), 30)
         committed = await commit_latencies(database_url, changes)
-        report(latencies, lost, committed, changes, before, after, args)
+        figures |= report(latencies, lost, committed, changes, before, after, args)
     finally:
-        for process in (catalyst, kubesim):
-            if process is not None and process.returncode is None:
-                if process is kubesim and process.stdin is not None:
-                    process.stdin.close()
-                else:
-                    process.terminate()
-                await asyncio.wait_for(process.wait(), 30)
+        if catalyst is not None and catalyst.returncode is None:
+            catalyst.terminate()
+            await asyncio.wait_for(catalyst.wait(), 30)
         for task in drains:
             task.cancel()
         catalyst_log.close()
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
+    return figures
 
 
-async def converge(api: httpx.AsyncClient, ids: list[int], started: float) -> None:
+async def converge(api: httpx.AsyncClient, ids: list[int], started: float) -> float:
     """Wait until the new leader has evaluated every environment once (all ``starting``)."""
     wall_start = time.time() - (time.monotonic() - started)
 
@@ -499,10 +507,12 @@ async def converge(api: httpx.AsyncClient, ids: list[int], started: float) -> No
     await wait_until(evaluated, "the watcher to evaluate every environment", START_TIMEOUT)
     listing = (await api.get("/api/environments")).json()
     statuses = {e["status"] for e in listing}
+    took = time.monotonic() - started
     print(
         f"watcher synced and evaluated {len(listing)} environments "
-        f"{time.monotonic() - started:.1f}s after start (statuses: {sorted(statuses)})"
+        f"{took:.1f}s after start (statuses: {sorted(statuses)})"
     )
+    return took
 
 
 async def drive(
@@ -565,7 +575,8 @@ def report(
     before: dict[float, float],
     after: dict[float, float],
     args: argparse.Namespace,
-) -> None:
+) -> dict[str, float]:
+    figures: dict[str, float] = {}
     kinds: dict[str, int] = {}
     for change in changes:
         kinds[change.what] = kinds.get(change.what, 0) + 1
@@ -575,6 +586,7 @@ def report(
         print(f"changes: {kinds}; API not polled during the run")
     ms = [v * 1000 for v in latencies]
     if args.poll > 0 and ms:
+        figures |= {"visible_p50": percentile(ms, 0.5), "visible_p99": percentile(ms, 0.99)}
         print(
             f"change → visible in GET /api/environments/{{id}}"
             f" (poll every {args.poll * 1000:.0f} ms):"
@@ -583,6 +595,12 @@ def report(
         )
     stored = sorted(v * 1000 for v in committed if v is not None)
     missing = sum(1 for v in committed if v is None)
+    figures |= {
+        "committed_p50": percentile(stored, 0.5),
+        "committed_p99": percentile(stored, 0.99),
+        "committed_max": stored[-1] if stored else float("nan"),
+        "not_recorded": missing,
+    }
     print(
         f"change → transition committed (visible to any GET; from status_changes):"
         f" p50 {percentile(stored, 0.5):.0f} ms, p99 {percentile(stored, 0.99):.0f} ms,"
@@ -591,15 +609,49 @@ def report(
     )
     buckets = sorted((le, after.get(le, 0.0) - before.get(le, 0.0)) for le in after)
     written = buckets[-1][1] if buckets else 0
+    figures |= {
+        "histogram_p50": histogram_quantile(buckets, 0.5) * 1000,
+        "histogram_p99": histogram_quantile(buckets, 0.99) * 1000,
+    }
     print(
         f"{HISTOGRAM} (event → DB write, from /metrics, {written:.0f} writes):"
         f" p50 ≈ {histogram_quantile(buckets, 0.5) * 1000:.0f} ms,"
         f" p99 ≈ {histogram_quantile(buckets, 0.99) * 1000:.0f} ms"
     )
+    return figures
+
+
+def print_side_by_side(results: dict[str, dict[str, float]], args: argparse.Namespace) -> None:
+    rows = [
+        ("seeding the cluster objects (s)", "seed_s", "{:.1f}"),
+        ("catalyst start -> every environment evaluated (s)", "converge_s", "{:.1f}"),
+        ("change -> committed p50 (ms)", "committed_p50", "{:.0f}"),
+        ("change -> committed p99 (ms)", "committed_p99", "{:.0f}"),
+        ("change -> committed max (ms)", "committed_max", "{:.0f}"),
+        ("changes not recorded", "not_recorded", "{:.0f}"),
+        (f"{HISTOGRAM} p50 (ms)", "histogram_p50", "{:.0f}"),
+        (f"{HISTOGRAM} p99 (ms)", "histogram_p99", "{:.0f}"),
+        ("change -> visible in GET p50 (ms)", "visible_p50", "{:.0f}"),
+        ("change -> visible in GET p99 (ms)", "visible_p99", "{:.0f}"),
+    ]
+    print()
+    print(
+        f"Side by side: {args.environments} environments, {args.rate:g} changes/s"
+        f" for {args.seconds:g} s (target p99 <= 250 ms)"
+    )
+    width = max(len(label) for label, _, _ in rows) + 2
+    print(" " * width + "".join(f"{c:>12}" for c in results))
+    for label, key, fmt in rows:
+        if any(key in figures for figures in results.values()):
+            cells = [fmt.format(f[key]) if key in f else "-" for f in results.values()]
+            print(f"{label:<{width}}" + "".join(f"{c:>12}" for c in cells))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--cluster", type=parse_clusters, default=list(CLUSTERS), help="kubesim, realkube or both"
+    )
     parser.add_argument("--environments", type=int, default=1000)
     parser.add_argument("--rate", type=float, default=50.0, help="changes per second")
     parser.add_argument("--seconds", type=float, default=30.0, help="duration of the run")
@@ -619,12 +671,12 @@ def main() -> int:
         default=f"{sys.executable} -m catalyst.cli serve --port 0",
         help="how to start Catalyst (it must print 'Catalyst API: URL/api')",
     )
-    parser.add_argument("--kubesim-child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.kubesim_child is not None:
-        asyncio.run(kubesim_child(args.kubesim_child))
-    else:
-        asyncio.run(run(args))
+    results: dict[str, dict[str, float]] = {}
+    for cluster in args.cluster:
+        print(f"== {cluster}", flush=True)
+        results[cluster] = asyncio.run(run(args, cluster))
+    print_side_by_side(results, args)
     return 0
 
 

@@ -1,26 +1,34 @@
-"""The watcher's cluster cache at 10,000 environments: time to sync and memory per object.
+"""The watcher's cluster cache on kubesim and realkube: time to sync and memory per object.
 
-Two processes, so the cluster's work never runs on the measured event loop:
+For each cluster of ``--cluster`` (``kubesim``, ``realkube`` or ``both``, the default) and
+each size (``--kubesim-sizes``, default 1,000 and 10,000; ``--realkube-sizes``, default
+1,000), a child process of this script starts and seeds a fresh cluster, then a process of
+its own that did nothing before measures the cache (so its RSS growth is a first run's); the
+parent prints every figure side by side at the end:
 
-* ``kubesim serve`` (a subprocess), filled by this script through the API with N
-  environments' objects: per environment a Namespace ``env-<id>``, a Deployment (kubesim's
-  controllers add its ReplicaSet and Pod), a Service and a PersistentVolumeClaim, all
-  labelled ``catalyst.io/environment-id`` like the deployer's. That is 5 objects per
-  environment (50,000 at N = 10,000) plus the Namespace, which the cache also holds.
-  Objects are created directly (not through Helm) with ``--concurrency`` requests in
-  flight; the script then waits until kubesim's resourceVersion stops moving, so the
-  simulator has finished starting every Pod before the measurement starts.
-* this script: ``ClusterCache(client)`` exactly as the leader builds it (every kind, the
-  environment-label filter, the transform), then ``build()``, ``start()`` and
+* the cluster (bench/targets.py, a process of its own): ``kubesim serve``, or realkube
+  (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok nodes: one per 800
+  environments, as a kwok node takes 1,000 pods), filled through the API with N
+  environments' objects: per environment a Namespace ``env-<id>``, a Deployment (the
+  cluster's controllers add its ReplicaSet and Pod), a Service and a PersistentVolumeClaim,
+  all labelled ``catalyst.io/environment-id`` like the deployer's: 4 creates per
+  environment, ``--concurrency`` (32) in flight, progress every 10 s. Then it waits for the
+  cluster to settle: on kubesim until the resourceVersion stops moving; on realkube (whose
+  resourceVersion never rests: node and leader leases) until every Pod is Ready and every
+  claim Bound. The time of the whole seeding is printed.
+* the measuring process: ``ClusterCache(client)`` exactly as the leader builds it (every
+  kind, the environment-label filter, the transform), then ``build()``, ``start()`` and
   ``wait_for_sync()``.
 
-Figures, per mode (``--modes``: ``paged``, list+watch in pages of 500 like client-go, the
-default; ``unpaged``, one LIST per kind; ``watch-list``, streaming lists):
+Figures, per mode (``--modes``, default ``watch-list,paged``: ``watch-list``, streaming
+lists, Catalyst's default; ``paged``, list+watch in pages of 500 like client-go;
+``unpaged``, one LIST per kind):
 
 * time from ``start()`` to fully synced (every informer has its complete list), and the
   discovery time of ``build()`` before it;
-* objects cached, in total and per kind;
-* memory: the growth of the process's RSS over the synced cache (first run only: the
+* objects cached, in total and per kind (on realkube the Pods carry the status written by
+  the real kubelet stand-in, kwok, and the scheduler's node name);
+* memory: the growth of the process's RSS over the synced cache (first mode only: the
   allocator keeps what it once had, so later runs would read low), and the Python memory
   still allocated once synced, traced with ``tracemalloc`` in a second, untimed run
   (tracing slows allocation), each divided by the objects cached.
@@ -28,20 +36,24 @@ default; ``unpaged``, one LIST per kind; ``watch-list``, streaming lists):
 Targets (issue 4): synced ≤ 10 s and ≤ 5 KB per cached object at 10,000 environments.
 Prints figures; asserts nothing. Usage::
 
-    .venv/bin/python bench/bench_watcher_sync.py                 # N = 10,000
-    .venv/bin/python bench/bench_watcher_sync.py --environments 2000 --modes watch-list,paged
+    .venv/bin/python bench/bench_watcher_sync.py             # both clusters
+    .venv/bin/python bench/bench_watcher_sync.py --cluster realkube --realkube-sizes 1000,10000
+    .venv/bin/python bench/bench_watcher_sync.py --cluster kubesim --kubesim-sizes 2000
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
+import dataclasses
 import gc
+import json
+import math
+import sys
 import tempfile
 import time
 import tracemalloc
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,11 +61,15 @@ from typing import Any
 from catalyst.cluster import ClusterClient
 from catalyst.cluster.discovery import collection_path
 from catalyst.watcher.cluster_cache import ClusterCache
-from kubesim.process import kubesim_process
+from targets import CLUSTERS, cluster_target, parse_clusters
 
 ENV_LABEL = "catalyst.io/environment-id"
 SYNC_TIMEOUT = 300.0
 SETTLE_SECONDS = 2.0
+REALKUBE_SETTLE_TIMEOUT = 900.0
+PROGRESS_SECONDS = 10.0
+RESULT_PREFIX = "RESULT "
+PODS_PER_NODE = 800  # realkube's kwok nodes take 1,000 pods each
 # The memory target of issue 4.
 TARGET_BYTES_PER_OBJECT = 5 * 1024
 TARGET_SYNC_SECONDS = 10.0
@@ -71,16 +87,11 @@ class SyncFigures:
     by_kind: dict[str, int]
     rss_growth: int | None
     traced_bytes: int | None
+    cluster: str = ""
+    environments: int = 0
 
 
-# ------------------------------------------------------------------ kubesim
-
-
-@contextlib.asynccontextmanager
-async def kubesim(workdir: Path) -> AsyncIterator[tuple[Path, int]]:
-    """A kubesim process; yields its kubeconfig and pid."""
-    async with kubesim_process(workdir / "kubesim.kubeconfig") as child:
-        yield child.kubeconfig, child.pid
+# ------------------------------------------------------------------ cluster objects
 
 
 def environment_objects(env_id: int) -> list[tuple[str, str, dict[str, Any]]]:
@@ -137,8 +148,10 @@ def environment_objects(env_id: int) -> list[tuple[str, str, dict[str, Any]]]:
     ]
 
 
-async def populate(kubeconfig: Path, count: int, concurrency: int) -> None:
-    """Create `count` environments' objects, then wait for the simulator to settle."""
+async def populate(kubeconfig: Path, count: int, concurrency: int, cluster: str) -> float:
+    """Create `count` environments' objects, then wait for the cluster to settle.
+
+    Returns the seconds from the first create to settled."""
     client = await ClusterClient.from_kubeconfig(kubeconfig, qps=0, burst=1)
     try:
         paths: dict[tuple[str, str], Any] = {}
@@ -163,14 +176,37 @@ async def populate(kubeconfig: Path, count: int, concurrency: int) -> None:
                         body={"apiVersion": api_version, "kind": kind, **body},
                     )
                 done += 1
-                if done % 2000 == 0:
-                    rate = done / (time.perf_counter() - started)
-                    print(f"  created {done} environments ({rate:.0f}/s)", flush=True)
 
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        print("  waiting for the simulator to settle", flush=True)
-        await wait_until_quiet(client)
-        print(f"  populated in {time.perf_counter() - started:.1f}s", flush=True)
+        async def progress() -> None:
+            while True:
+                await asyncio.sleep(PROGRESS_SECONDS)
+                elapsed = time.perf_counter() - started
+                print(
+                    f"  created {done}/{count} environments in {elapsed:.0f}s"
+                    f" ({done / elapsed:.0f}/s)",
+                    flush=True,
+                )
+
+        reporter = asyncio.create_task(progress())
+        try:
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+        finally:
+            reporter.cancel()
+        created = time.perf_counter() - started
+        print(
+            f"  created {count} environments ({4 * count} objects) in {created:.1f}s"
+            f" ({count / created:.0f} environments/s, {concurrency} requests in flight)",
+            flush=True,
+        )
+        if cluster == "realkube":
+            print("  waiting for every pod to be Ready and every claim Bound", flush=True)
+            await wait_until_running(client, count, started)
+        else:
+            print("  waiting for the simulator to settle", flush=True)
+            await wait_until_quiet(client)
+        seeded = time.perf_counter() - started
+        print(f"  populated in {seeded:.1f}s", flush=True)
+        return seeded
     finally:
         await client.close()
 
@@ -190,6 +226,54 @@ async def wait_until_quiet(client: ClusterClient) -> None:
             return
         await asyncio.sleep(0.5)
     raise TimeoutError("the cluster kept changing")
+
+
+async def count_items(client: ClusterClient, path: str, predicate: Any) -> int:
+    """How many labelled objects at ``path`` satisfy ``predicate`` (paged LIST)."""
+    found, token = 0, ""
+    while True:
+        query = {"labelSelector": ENV_LABEL, "limit": "500"}
+        if token:
+            query["continue"] = token
+        listing = await client.request("GET", path, query=query)
+        found += sum(1 for item in listing.get("items") or [] if predicate(item))
+        token = (listing.get("metadata") or {}).get("continue") or ""
+        if not token:
+            return found
+
+
+def pod_ready(pod: dict[str, Any]) -> bool:
+    conditions = (pod.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+async def wait_until_running(client: ClusterClient, count: int, started: float) -> None:
+    """realkube's resourceVersion never rests (node leases, leader leases): wait instead
+    until the controllers and kwok have done their work: ``count`` Ready pods, ``count``
+    Bound claims; then SETTLE_SECONDS more for the last status writes."""
+    deadline = time.monotonic() + REALKUBE_SETTLE_TIMEOUT
+    last_print = time.monotonic()
+    while True:
+        pods = await count_items(client, "/api/v1/pods", pod_ready)
+        claims = await count_items(
+            client,
+            "/api/v1/persistentvolumeclaims",
+            lambda c: (c.get("status") or {}).get("phase") == "Bound",
+        )
+        if pods >= count and claims >= count:
+            break
+        if time.monotonic() > deadline:
+            print(f"  gave up waiting: {pods} pods Ready, {claims} claims Bound", flush=True)
+            break
+        if time.monotonic() - last_print >= PROGRESS_SECONDS:
+            last_print = time.monotonic()
+            print(
+                f"  {time.perf_counter() - started:.0f}s: {pods}/{count} pods Ready,"
+                f" {claims}/{count} claims Bound",
+                flush=True,
+            )
+        await asyncio.sleep(2.0)
+    await asyncio.sleep(SETTLE_SECONDS)
 
 
 # ------------------------------------------------------------------ measurement
@@ -255,13 +339,13 @@ async def measure(kubeconfig: Path, mode: Mode, *, trace: bool, rss: bool) -> Sy
         await client.close()
 
 
-def print_figures(figures: Sequence[SyncFigures], environments: int) -> None:
+def print_figures(figures: Sequence[SyncFigures]) -> None:
     print()
-    print(f"Watcher cluster cache at {environments} environments (kubesim in its own process)")
-    print()
+    print("Watcher cluster cache (each cluster in its own process)")
     for f in figures:
         tag = "timed" if f.traced_bytes is None else "traced (tracemalloc on, time not comparable)"
-        print(f"{f.mode}, {tag}:")
+        print()
+        print(f"{f.cluster}, {f.environments} environments, {f.mode}, {tag}:")
         print(
             f"  objects cached: {f.objects}"
             f" ({', '.join(f'{k} {n}' for k, n in f.by_kind.items() if n)})"
@@ -287,31 +371,150 @@ def print_figures(figures: Sequence[SyncFigures], environments: int) -> None:
             )
 
 
-async def main_async(args: argparse.Namespace) -> None:
+def print_side_by_side(
+    figures: Sequence[SyncFigures], seeding: dict[tuple[str, int], float]
+) -> None:
+    """One row per (environments, mode, figure), one column per cluster."""
+    clusters = sorted({f.cluster for f in figures}, key=CLUSTERS.index)
+    cells: dict[tuple[int, str, str], dict[str, str]] = {}
+
+    def put(f: SyncFigures, what: str, value: str) -> None:
+        cells.setdefault((f.environments, f.mode, what), {})[f.cluster] = value
+
+    for f in figures:
+        if f.traced_bytes is None:
+            put(f, "objects cached", f"{f.objects:,}")
+            put(f, "start -> fully synced", f"{f.sync_s:.2f} s" + ("" if f.synced else " (NOT)"))
+            put(f, "CPU of this process until synced", f"{f.sync_cpu_s:.2f} s")
+        if f.rss_growth is not None:
+            put(f, "RSS growth per object", f"{f.rss_growth / max(f.objects, 1):,.0f} B")
+        if f.traced_bytes is not None:
+            put(f, "Python memory held per object", f"{f.traced_bytes / max(f.objects, 1):,.0f} B")
+    rows = [
+        (
+            f"{n:,} envs",
+            "seeding (create + settle)",
+            {c: f"{s:.0f} s" for (c, m), s in seeding.items() if m == n},
+        )
+        for n in sorted({n for _, n in seeding})
+    ]
+    rows += [(f"{n:,} envs, {mode.split(' ')[0]}", what, v) for (n, mode, what), v in cells.items()]
+    print()
+    print("Side by side")
+    width = max(len(f"{a}: {b}") for a, b, _ in rows) + 2
+    print(" " * width + "".join(f"{c:>14}" for c in clusters))
+    for a, b, values in rows:
+        label = f"{a}: {b}"
+        print(f"{label:<{width}}" + "".join(f"{values.get(c, '-'):>14}" for c in clusters))
+
+
+async def measure_one(args: argparse.Namespace) -> None:
+    """The child of one (cluster, size): a fresh process, so its RSS growth is a first run's."""
+    cluster, environments = args.run_one[0], int(args.run_one[1])
+    nodes = max(1, math.ceil(environments / PODS_PER_NODE))
+    figures: list[SyncFigures] = []
     with tempfile.TemporaryDirectory(prefix="bench-watcher-") as tmp:
-        async with kubesim(Path(tmp)) as (kubeconfig, _pid):
-            print(f"populating kubesim with {args.environments} environments", flush=True)
-            await populate(kubeconfig, args.environments, args.concurrency)
-            figures: list[SyncFigures] = []
-            modes = [MODES[name] for name in args.modes]
-            for index, mode in enumerate(modes):
-                print(f"measuring {mode.name}", flush=True)
-                figures.append(await measure(kubeconfig, mode, trace=False, rss=index == 0))
-                figures.append(await measure(kubeconfig, mode, trace=True, rss=False))
-    print_figures(figures, args.environments)
+        async with cluster_target(cluster, Path(tmp), nodes=nodes) as target:
+            print(
+                f"populating {cluster} with {environments} environments"
+                + (f" ({nodes} kwok nodes)" if cluster == "realkube" else ""),
+                flush=True,
+            )
+            seeded = await populate(target.kubeconfig, environments, args.concurrency, cluster)
+            # The cache is measured in a process of its own: seeding (and on realkube the
+            # Ready counts, LISTs of full Pods) would leave freed memory in this one, so its
+            # RSS would not grow with the cache.
+            command = [sys.executable, __file__, "--measure", str(target.kubeconfig)]
+            command += ["--modes", ",".join(args.modes)]
+            figures = [SyncFigures(**f) for f in (await run_child(command))["figures"]]
+    for found in figures:
+        found.cluster, found.environments = cluster, environments
+    print_figures(figures)
+    result = {"seeded": seeded, "figures": [dataclasses.asdict(f) for f in figures]}
+    print(RESULT_PREFIX + json.dumps(result), flush=True)
+
+
+async def measure_cache(args: argparse.Namespace) -> None:
+    """The measuring process: every mode against an already seeded cluster."""
+    figures: list[SyncFigures] = []
+    for index, mode in enumerate(MODES[name] for name in args.modes):
+        print(f"measuring {mode.name}", flush=True)
+        for trace in (False, True):
+            figures.append(
+                await measure(args.measure, mode, trace=trace, rss=index == 0 and not trace)
+            )
+    result = {"figures": [dataclasses.asdict(f) for f in figures]}
+    print(RESULT_PREFIX + json.dumps(result), flush=True)
+
+
+async def run_child(command: list[str]) -> dict[str, Any]:
+    """Run a child of this script, echo its output, return its RESULT line's JSON."""
+    child = await asyncio.create_subprocess_exec(*command, stdout=asyncio.subprocess.PIPE)
+    assert child.stdout is not None
+    result: dict[str, Any] = {}
+    async for raw in child.stdout:
+        line = raw.decode()
+        if line.startswith(RESULT_PREFIX):
+            result = json.loads(line[len(RESULT_PREFIX) :])
+        else:
+            print(line, end="", flush=True)
+    if await child.wait() != 0 or not result:
+        raise RuntimeError(f"{command[2:4]} failed (exit status {child.returncode})")
+    return result
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    figures: list[SyncFigures] = []
+    seeding: dict[tuple[str, int], float] = {}
+    sizes = {"kubesim": args.kubesim_sizes, "realkube": args.realkube_sizes}
+    for cluster in args.cluster:
+        for environments in sizes[cluster]:
+            command = [sys.executable, __file__, "--run-one", cluster, str(environments)]
+            command += ["--concurrency", str(args.concurrency), "--modes", ",".join(args.modes)]
+            try:
+                result = await run_child(command)
+            except RuntimeError as exc:
+                print(f"{cluster} at {environments} environments: {exc}", flush=True)
+                continue
+            seeding[(cluster, environments)] = result["seeded"]
+            figures += [SyncFigures(**f) for f in result["figures"]]
+    print_side_by_side(figures, seeding)
+
+
+def sizes(text: str) -> list[int]:
+    return [int(n) for n in text.split(",") if n]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--environments", type=int, default=10_000)
+    parser.add_argument(
+        "--cluster", type=parse_clusters, default=list(CLUSTERS), help="kubesim, realkube or both"
+    )
+    parser.add_argument(
+        "--kubesim-sizes", type=sizes, default=[1_000, 10_000], help="environments, comma-separated"
+    )
+    parser.add_argument(
+        "--realkube-sizes",
+        type=sizes,
+        default=[1_000],
+        help="environments, comma-separated (10000 takes long: see bench/README.md)",
+    )
     parser.add_argument("--concurrency", type=int, default=32, help="create requests in flight")
     parser.add_argument(
         "--modes",
         type=lambda text: text.split(","),
-        default=["paged"],
+        default=["watch-list", "paged"],
         help=f"comma-separated, from {', '.join(MODES)}; RSS is measured for the first",
     )
-    asyncio.run(main_async(parser.parse_args()))
+    parser.add_argument("--run-one", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        asyncio.run(measure_cache(args))
+    elif args.run_one:
+        asyncio.run(measure_one(args))
+    else:
+        asyncio.run(main_async(args))
 
 
 if __name__ == "__main__":

@@ -112,7 +112,11 @@ class EnvironmentOperations:
             logger.warning(
                 "environment %s: %s interrupted; it stays pending", env_id, operation.value
             )
-            raise OperationInterrupted(scrub_message(str(exc), record.values)) from None
+            cause = exc.cause if isinstance(exc, DeployError) else exc
+            raise OperationInterrupted(
+                scrub_message(str(exc), record.values),
+                unreachable=isinstance(cause, ClusterConnectionError),
+            ) from None
         except Exception:
             logger.warning(
                 "environment %s: %s interrupted; it stays pending", env_id, operation.value

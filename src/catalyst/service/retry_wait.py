@@ -3,9 +3,12 @@
 An operation interrupted by an outage retries with a growing back-off (up to a minute). When
 the outage ends, waiting out that back-off would leave work undone long after the cluster is
 back, so while any caller waits, one probe task asks whether the cluster answers
-(``cluster_reachable``, every ``probe_interval``); when it answers *after it had not*, every
-waiting caller is woken at once. A failure that was not an outage (the probe never saw the
-cluster down, e.g. a 500 on one object) keeps its back-off, so it does not hammer the server.
+(``cluster_reachable``, every ``probe_interval``); when it answers *after it had not* (the
+probe saw it down, or a caller's failure was the cluster not answering at all), every
+waiting caller is woken at once. That knowledge outlives a probe task (a probe ends when
+nobody waits and the next waiter starts a new one), so a recovery between two waits is not
+missed. A failure that was not an outage (a 500 on one object, with the probe never seeing
+the cluster down) keeps its back-off, so it does not hammer the server.
 
 The probe task is owned here: started by the first waiter, ended when nobody waits, and
 cancelled by `stop`; its failure is logged.
@@ -40,11 +43,14 @@ class RetryWait:
         self._probe: asyncio.Task[None] | None = None
         self._waiting = 0
         self._recovered = asyncio.Event()  # replaced after each recovery
+        self._outage = False  # the cluster was seen not answering, and has not answered since
         self._stopped = False
 
-    async def wait(self, delay: float) -> bool:
+    async def wait(self, delay: float, *, after_outage: bool = False) -> bool:
         """Wait ``delay`` seconds, or less if the cluster answers again meanwhile (then
-        return True)."""
+        return True). ``after_outage``: the caller's failure was the cluster not answering."""
+        if after_outage:
+            self._outage = True
         recovered = self._recovered
         self._waiting += 1
         self._ensure_probe()
@@ -73,7 +79,6 @@ class RetryWait:
 
     async def _run_probe(self) -> None:
         assert self._cluster_reachable is not None
-        unreachable = False
         try:
             while self._waiting:
                 try:
@@ -81,13 +86,13 @@ class RetryWait:
                 except asyncio.CancelledError:
                     raise
                 except Exception:
-                    unreachable = True
+                    self._outage = True
                 else:
-                    if unreachable:
+                    if self._outage:
                         logger.info("cluster answers again: resuming waiting operations now")
+                        self._outage = False
                         self._recovered.set()
                         self._recovered = asyncio.Event()
-                        unreachable = False
                 await asyncio.sleep(self._probe_interval)
         finally:
             # Unregister synchronously, so a caller that starts waiting from now on starts

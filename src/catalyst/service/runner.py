@@ -60,7 +60,13 @@ class _NotClaimed(Exception):
 
 class OperationInterrupted(Exception):
     """An operation stopped by its path to the cluster (unreachable, 429 after retries,
-    5xx): it stays pending and is retried. The message is scrubbed of the values."""
+    5xx): it stays pending and is retried. The message is scrubbed of the values;
+    ``unreachable`` says the cluster did not answer at all (an outage, which the retry wait
+    ends as soon as the cluster answers again)."""
+
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
 
 
 class OperationExecutor(Protocol):
@@ -195,6 +201,7 @@ class OperationRunner:
         delay = _RETRY_INITIAL
         while True:
             self._rerun.discard(env_id)
+            unreachable = False
             try:
                 async with self._slots:
                     did_work = await self._attempt(env_id)
@@ -203,6 +210,7 @@ class OperationRunner:
             except _NotClaimed:
                 return
             except OperationInterrupted as exc:
+                unreachable = exc.unreachable
                 logger.warning(
                     "environment %s: operation interrupted (%s); retrying in %.0f s",
                     env_id,
@@ -218,7 +226,7 @@ class OperationRunner:
                 if not did_work and env_id not in self._rerun:
                     return
                 continue
-            recovered = await self._retry_wait.wait(delay)
+            recovered = await self._retry_wait.wait(delay, after_outage=unreachable)
             delay = _RETRY_INITIAL if recovered else min(delay * 2, _RETRY_MAX)
 
     async def _attempt(self, env_id: int) -> bool:

@@ -256,3 +256,16 @@ async def test_a_replica_cut_off_from_the_cluster_leaves_the_operation_to_anothe
     await asyncio.wait_for(executor.started.wait(), WAIT)
     assert executor.ran == [env_id]
     assert cut_off.calls == 1
+
+
+async def test_a_recovery_before_the_probe_first_asks_still_ends_the_wait(
+    stopped_after: list[OperationRunner],
+) -> None:
+    """The operation saw the cluster not answering; the cluster is back before the probe
+    (a new one per wait) first asks: the wait still ends at once."""
+    executor = FailsThenSucceeds(OperationInterrupted("connection refused", unreachable=True))
+    probe = ScriptedProbe(reachable=True)
+    runner = await started(probed_runner(executor, probe), stopped_after)
+    runner.submit(1)
+    await asyncio.wait_for(runner.wait_idle(), WAIT)
+    assert executor.calls == 2

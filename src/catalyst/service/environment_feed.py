@@ -188,8 +188,9 @@ class EnvironmentFeed:
     async def _ensure_poller(self) -> None:
         if self._poller is not None or self._closed:
             return
-        self._position = await self._environments.latest_change_position()
+        position = await self._environments.latest_change_position()
         if self._poller is None:  # another watch may have started it meanwhile
+            self._position = position
             self._poller = asyncio.create_task(self._poll(), name="environment-feed")
             self._poller.add_done_callback(_report_poller_end)
 

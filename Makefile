@@ -52,7 +52,7 @@ typecheck: $(STAMP)
 test: $(STAMP) tools databases kube lint typecheck
 	$(BIN)/pytest
 
-bench: $(STAMP)
+bench: $(STAMP) kube
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:

@@ -22,6 +22,7 @@ from datetime import datetime
 
 from catalyst.domain.model import Lifecycle
 from catalyst.service.caller import Caller
+from catalyst.service.environments import API_SOURCE
 from catalyst.service.errors import (
     EnvironmentBeingDeleted,
     EnvironmentNotFound,
@@ -33,7 +34,6 @@ from catalyst.store.optimistic import retry_stale
 from catalyst.store.records import EnvironmentRecord, StatusChangeRecord
 from catalyst.timestamps import rfc3339, utc_now
 
-API_SOURCE = "api"
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
 

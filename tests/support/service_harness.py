@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
+from catalyst.api.dependencies import ApiServices
 from catalyst.charts import ChartCatalogue, ChartRenderError, bundled_charts_dir
 from catalyst.cluster import DeployError, DeployTarget, EnvironmentSnapshot, ReleaseEvent
 from catalyst.domain import StatusThresholds
@@ -16,9 +17,11 @@ from catalyst.domain.model import ObjectRef
 from catalyst.service.caller import Caller
 from catalyst.service.charts import ChartService
 from catalyst.service.environments import EnvironmentService
+from catalyst.service.history import EnvironmentHistory
 from catalyst.service.operations import EnvironmentOperations
 from catalyst.service.runner import OperationRunner
 from catalyst.service.status import StatusService
+from catalyst.service.tokens import TokenService
 from catalyst.store.database import Database
 from catalyst.store.environments import EnvironmentRepository
 from catalyst.store.tokens import TokenRepository
@@ -215,3 +218,16 @@ async def build_harness(database: Database, *, max_concurrency: int = 4) -> Harn
 
 RENDER_ERROR = ChartRenderError("template: boom", chart="mediawiki")
 REFUSED = DeployError("ConfigMap x: admission webhook said no")
+
+
+def real_api_services(database: Database, harness: Harness) -> ApiServices:
+    """The HTTP layer's services on the harness's real use cases (tokens, environments,
+    history, feed); charts and logs are not served."""
+    return ApiServices(
+        tokens=TokenService(TokenRepository(database)),
+        environments=harness.environments,
+        charts=cast(Any, None),
+        logs=cast(Any, None),
+        history=EnvironmentHistory(environments=harness.repo),
+        feed=cast(Any, None),
+    )

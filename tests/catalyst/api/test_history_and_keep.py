@@ -13,15 +13,11 @@ import httpx
 import pytest
 
 from catalyst.api.app import create_app
-from catalyst.api.dependencies import ApiServices
-from catalyst.service.history import EnvironmentHistory
-from catalyst.service.tokens import TokenService
 from catalyst.store.database import Database
 from catalyst.store.records import EnvironmentRecord
-from catalyst.store.tokens import TokenRepository
 from catalyst.timestamps import rfc3339, utc_now
 from tests.support.patchdemo import LISTING_VALUES
-from tests.support.service_harness import Harness, build_harness
+from tests.support.service_harness import Harness, build_harness, real_api_services
 
 EXPIRY = timedelta(days=3)
 
@@ -38,14 +34,7 @@ async def harness(database: Database) -> AsyncIterator[Harness]:
 
 @pytest.fixture
 async def client(database: Database, harness: Harness) -> AsyncIterator[httpx.AsyncClient]:
-    services = ApiServices(
-        tokens=TokenService(TokenRepository(database)),
-        environments=harness.environments,
-        charts=cast(Any, None),
-        logs=cast(Any, None),
-        history=EnvironmentHistory(environments=harness.repo),
-        feed=cast(Any, None),
-    )
+    services = real_api_services(database, harness)
     transport = httpx.ASGITransport(app=create_app(services))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c

@@ -4,19 +4,15 @@ database: the cached body is the presenter's JSON, per caller, and follows every
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any, cast
 
 import httpx
 import pytest
 
 from catalyst.api.app import create_app
-from catalyst.api.dependencies import ApiServices
 from catalyst.api.presenters import environment_out
-from catalyst.service.tokens import TokenService
 from catalyst.store.database import Database
-from catalyst.store.tokens import TokenRepository
 from tests.support.patchdemo import LISTING_VALUES
-from tests.support.service_harness import Harness, build_harness
+from tests.support.service_harness import Harness, build_harness, real_api_services
 
 
 @pytest.fixture
@@ -31,14 +27,7 @@ async def harness(database: Database) -> AsyncIterator[Harness]:
 
 @pytest.fixture
 async def client(database: Database, harness: Harness) -> AsyncIterator[httpx.AsyncClient]:
-    services = ApiServices(
-        tokens=TokenService(TokenRepository(database)),
-        environments=harness.environments,
-        charts=cast(Any, None),
-        logs=cast(Any, None),
-        history=cast(Any, None),
-        feed=cast(Any, None),
-    )
+    services = real_api_services(database, harness)
     transport = httpx.ASGITransport(app=create_app(services))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c

@@ -208,7 +208,7 @@ class Catalyst:
         )
         # Owns the listing cache's refresh task: stopped before the database closes.
         self._stack.push_async_callback(environment_service.aclose)
-        feed = EnvironmentFeed(environments=environments)
+        feed = EnvironmentFeed(environments=environments, max_lag=settings.watch_max_lag)
         self._stack.push_async_callback(feed.aclose)  # the watch stream's poller
         logs = LogService(
             environment_service,
@@ -232,6 +232,7 @@ class Catalyst:
             readiness_checks={"database": database_ready, "cluster": cluster_answers},
             sse_heartbeat_seconds=settings.sse_heartbeat_seconds,
             watch_stream_timeout_seconds=settings.watch_stream_timeout_seconds,
+            watch_send_timeout_seconds=settings.watch_send_timeout_seconds,
         )
         await runner.start()
         self._stack.push_async_callback(runner.stop)

@@ -110,6 +110,12 @@ class Settings(BaseSettings):
     """A watch stream (`GET /api/environments?watch=1`) ends once it has lasted this many
     seconds (when no change is waiting to be sent); clients resume with `Last-Event-ID`, as
     Kubernetes watches end after their timeout."""
+    watch_max_lag: int = Field(default=10_000, ge=1)
+    """A watch stream that had caught up and then falls more than this many changes behind
+    the newest one ends; the client resumes with `Last-Event-ID`."""
+    watch_send_timeout_seconds: float = Field(default=30.0, gt=0)
+    """A watch stream whose client has not taken a pending event for this long (it stopped
+    reading) is disconnected; the client resumes with `Last-Event-ID`."""
 
     log_wait_timeout: float = Field(default=900.0, gt=0)
     """How long a log stream waits for its pod and container to start before it ends."""

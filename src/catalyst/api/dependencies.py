@@ -40,6 +40,8 @@ class ApiServices:
     watch_stream_timeout_seconds: float = 1800.0
     """A watch stream ends once it has lasted this long (with nothing to send); the client
     resumes after its last event id."""
+    watch_send_timeout_seconds: float = 30.0
+    """A watch stream whose client takes no event for this long is disconnected."""
 
 
 def get_services(request: Request) -> ApiServices:

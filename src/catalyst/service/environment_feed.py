@@ -19,19 +19,27 @@ Guarantees:
 - One reader per replica: a single poller task (started by the first watch, owned here and
   stopped by `aclose`) reads new rows every ``poll_interval`` seconds and keeps the last
   ``buffer_size`` events in memory for every watch; a watch that is further behind reads its
-  backlog from the database page by page. Memory does not grow with slow clients: a watch
-  only reads as fast as its client takes events.
+  backlog from the database page by page. Every watch shares the buffer's events (and
+  `FeedEvent.shared`, so the HTTP layer encodes each event once for all its clients).
+- Bounded per watch: a watch holds at most ``PAGE`` events it has not yielded yet (a page of
+  the buffer or of the database), and only reads as fast as its client takes events.
+- Slow watches end: a watch that had caught up with the feed (nothing left to send) and
+  then falls more than ``max_lag`` events behind the feed's head ends (its caller resumes
+  after its last position, reading the backlog from the buffer or the database). A client
+  that stops reading altogether is ended by the HTTP layer's send timeout.
 - Visibility: non-admin callers get events of their own environments only.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
 from collections import deque
 from collections.abc import AsyncGenerator, Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import Any
 
 from catalyst.cancellation import cancel_and_wait
 from catalyst.service.caller import Caller
@@ -58,6 +66,9 @@ class FeedEvent:
     type: FeedEventType
     record: EnvironmentRecord | None = None
     position: int | None = None
+    shared: dict[str, Any] | None = field(default=None, compare=False)
+    """One dict per change, the same object for every watch that yields it: callers may
+    memoize what they derive from the event (its encoding) there."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +77,7 @@ class _Change:
     owner_token_id: int | None
     record: EnvironmentRecord  # the environment with this change's status fields
     created: bool  # the environment's first row (it did not exist before)
+    shared: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 class EnvironmentFeed:
@@ -78,9 +90,11 @@ class EnvironmentFeed:
         poll_interval: float = 0.25,
         gap_wait: float = 2.0,
         buffer_size: int = 10_000,
+        max_lag: int = 10_000,
         clock: Callable[[], float] | None = None,
     ) -> None:
         self._environments = environments
+        self._max_lag = max_lag
         self._poll_interval = poll_interval
         self._gap_wait = gap_wait
         self._buffer: deque[_Change] = deque(maxlen=buffer_size)
@@ -97,7 +111,9 @@ class EnvironmentFeed:
         (with the position they reflect), then changes. With ``since``: only the changes
         after it, or one EXPIRED when that position does not exist here. With ``duration``
         the watch ends once it has lasted that many seconds and has nothing to send (the
-        client resumes after its last id, as a Kubernetes watch ends after its timeout)."""
+        client resumes after its last id, as a Kubernetes watch ends after its timeout).
+        A watch that had caught up and falls more than ``max_lag`` events behind the
+        feed's head ends the same way (see module docstring)."""
         deadline = None if duration is None else asyncio.get_running_loop().time() + duration
         await self._ensure_poller()
         if since is None:
@@ -111,16 +127,24 @@ class EnvironmentFeed:
                 yield FeedEvent(FeedEventType.EXPIRED)
                 return
             position = since
+        live = False  # caught up once: from then on, falling far behind ends the watch
         while True:
             changes = await self._changes_after(position)
             if not changes:
+                live = True
                 if not await self._wait_for_news(position, deadline):
                     return  # the duration is over, or the feed was closed (shutdown)
                 continue
             for change in changes:
+                if live and self._position - position > self._max_lag:
+                    logger.info(
+                        "environment feed: a watch fell %d events behind; ended",
+                        self._position - position,
+                    )
+                    return
                 position = change.position
                 if caller.may_see(change.owner_token_id):
-                    yield FeedEvent(_event_type(change), change.record, position)
+                    yield FeedEvent(_event_type(change), change.record, position, change.shared)
 
     async def aclose(self) -> None:
         """Stop the poller; watches in progress end."""
@@ -140,9 +164,18 @@ class EnvironmentFeed:
         if position >= self._position:
             return ()
         if self._buffer and position >= self._buffer[0].position - 1:
-            return [c for c in self._buffer if c.position > position]
+            return self._buffered_after(position)
         rows = await self._environments.list_changes_after(position, limit=PAGE)
         return await self._changes([r for r in rows if r.id <= self._position])
+
+    def _buffered_after(self, position: int) -> list[_Change]:
+        """At most ``PAGE`` buffered changes after ``position``, oldest first: found by
+        bisection (positions grow along the buffer), so a watch that is a few events
+        behind costs a few steps, not a pass over the whole buffer."""
+        buffer = self._buffer
+        start = bisect.bisect_right(buffer, position, key=_position_of)
+        # Indexing a deque is cheap near its ends, where live watches read.
+        return [buffer[i] for i in range(start, min(len(buffer), start + PAGE))]
 
     async def _wait_for_news(self, position: int, deadline: float | None) -> bool:
         """Wait until the poller confirmed changes after ``position``; False once the feed
@@ -234,6 +267,10 @@ def _event_type(change: _Change) -> FeedEventType:
     if change.record.status == DELETED_STATUS:
         return FeedEventType.DELETED
     return FeedEventType.ADDED if change.created else FeedEventType.MODIFIED
+
+
+def _position_of(change: _Change) -> int:
+    return change.position
 
 
 def _report_poller_end(task: asyncio.Task[None]) -> None:

@@ -159,3 +159,36 @@ async def test_a_gap_in_the_ids_waits_for_the_late_commit(
     (fourth,) = await take(watched, 1)
     assert fourth.position == latest + 4
     await watched.aclose()
+
+
+async def test_a_watch_that_falls_far_behind_ends_and_resumes_without_loss(
+    database: Database,
+) -> None:
+    repo = EnvironmentRepository(database)
+    admin, _ = await callers(database)
+    record = await repo.create(name="slow", chart_name="c", values={})
+    feed = EnvironmentFeed(environments=repo, poll_interval=0.02, gap_wait=0.5, max_lag=3)
+    try:
+        slow = feed.watch(admin)
+        await take(slow, 2)  # ADDED, SYNCED: caught up
+        await fail(repo, record.id, "First")
+        (first,) = await take(slow, 1)  # it keeps up so far
+        assert first.position is not None
+
+        for n in range(6):  # more than max_lag changes while its client does not read
+            await fail(repo, record.id, f"Burst{n}")
+        prompt = feed.watch(admin, since=first.position)
+        burst = await take(prompt, 6)  # the feed has them all now
+        await prompt.aclose()
+
+        with pytest.raises(StopAsyncIteration):  # 6 behind > 3: ended, nothing yielded
+            await take(slow, 1)
+        # Resuming after its last position: the backlog, exactly, although it is behind.
+        resumed = feed.watch(admin, since=first.position)
+        assert [e.position for e in await take(resumed, 6)] == [e.position for e in burst]
+        assert [e.record and e.record.status_reason for e in burst] == [
+            f"Burst{n}" for n in range(6)
+        ]
+        await resumed.aclose()
+    finally:
+        await feed.aclose()

@@ -77,9 +77,19 @@ async def test_an_environments_life_arrives_as_events(
         assert deleted.json()["id"] == env_id
         assert admin.comments > 0, "no heartbeat comment"
 
-    # bob's token owns nothing: his stream showed nothing of it. A new stream of his shows
-    # the same: no ADDED for the admin's environments.
+        # bob's stream skipped all of that: the first event it shows is his own create.
+        headers = {"Authorization": f"ApiToken {live.bob_token}"}
+        async with httpx.AsyncClient(base_url=live.url, headers=headers, timeout=30) as as_bob:
+            bobs = await create_environment(as_bob, "bobs")
+        first = await bob.next()
+        assert (first.event, first.json()["id"]) == ("ADDED", bobs)
+        assert int(first.id or 0) > int(deleted.id or 0)
+        assert bob.comments > 0, "no heartbeat comment"
+
+    # A new stream of bob's lists only his environment: no ADDED for the admin's.
     async with watching(live, live.bob_token) as later:
+        listed = await later.next()
+        assert (listed.event, listed.json()["id"]) == ("ADDED", bobs)
         assert (await later.next()).event == "SYNCED"
 
     # Resuming after the SYNCED id replays exactly the admin's environment's life.

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse, Response
-from sse_starlette import EventSourceResponse
 
 from catalyst.api.auth import CurrentCaller
 from catalyst.api.dependencies import Services
-from catalyst.api.feed_events import feed_events
+from catalyst.api.feed_events import WatchResponse, feed_events
 from catalyst.api.json_body import json_body_only
 from catalyst.api.listing_json import ENVIRONMENT_ITEMS
 from catalyst.api.openapi import error_responses
@@ -86,8 +85,10 @@ async def list_environments(
         resume = since if since is not None else last_event_id
         duration = services.watch_stream_timeout_seconds
         events = services.feed.watch(caller, since=resume, duration=duration)
-        return EventSourceResponse(
-            feed_events(events, services), ping=services.sse_heartbeat_seconds
+        return WatchResponse(
+            feed_events(events, services),
+            ping=services.sse_heartbeat_seconds,
+            send_timeout=services.watch_send_timeout_seconds,
         )
     body = await services.environments.list_json(caller=caller, render=ENVIRONMENT_ITEMS)
     return Response(body, media_type="application/json")

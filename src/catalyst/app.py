@@ -208,7 +208,11 @@ class Catalyst:
         )
         # Owns the listing cache's refresh task: stopped before the database closes.
         self._stack.push_async_callback(environment_service.aclose)
-        feed = EnvironmentFeed(environments=environments, max_lag=settings.watch_max_lag)
+        feed = EnvironmentFeed(
+            environments=environments,
+            poll_interval=settings.watch_poll_seconds,
+            max_lag=settings.watch_max_lag,
+        )
         self._stack.push_async_callback(feed.aclose)  # the watch stream's poller
         logs = LogService(
             environment_service,

@@ -110,6 +110,9 @@ class Settings(BaseSettings):
     """A watch stream (`GET /api/environments?watch=1`) ends once it has lasted this many
     seconds (when no change is waiting to be sent); clients resume with `Last-Event-ID`, as
     Kubernetes watches end after their timeout."""
+    watch_poll_seconds: float = Field(default=0.05, gt=0)
+    """How often each replica reads new rows of the status-change outbox for its watch
+    streams (one indexed query; only once a watch has started). Bounds the added latency."""
     watch_max_lag: int = Field(default=10_000, ge=1)
     """A watch stream that had caught up and then falls more than this many changes behind
     the newest one ends; the client resumes with `Last-Event-ID`."""

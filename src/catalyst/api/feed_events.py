@@ -8,9 +8,10 @@ carries the position the initial list reflects).
 
 Guarantees:
 
-- Encoded once: a change that many watches yield is rendered (freshness read, JSON
-  encoded) by the first watch that sends it; the others reuse that text (kept in the
-  change's `FeedEvent.shared`, which lives as long as the feed keeps the change).
+- Encoded once: a change that many watches yield is rendered (freshness read, JSON and
+  SSE encoded) by the first watch that sends it; the others send the same bytes (kept in
+  the change's `FeedEvent.shared`, which lives as long as the feed keeps the change).
+  What the feed had ready at once goes out as one chunk (one write per client).
 - A client that stops reading is disconnected: `WatchResponse` ends the stream once one
   send has waited ``send_timeout`` seconds for the client (uvicorn then closes the
   connection); the client resumes with ``Last-Event-ID``. Until then the watch is paused
@@ -23,11 +24,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 import orjson
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from sse_starlette.sse import SendTimeoutError
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from catalyst.api.dependencies import ApiServices
 from catalyst.api.presenters import environment_out
@@ -35,44 +37,64 @@ from catalyst.service.environment_feed import FeedEvent
 
 logger = logging.getLogger(__name__)
 
-_DATA = "sse-data"
+_FRAME = "sse-frame"
+_SEP = "\r\n"
 
 
 async def feed_events(
-    events: AsyncIterator[FeedEvent], services: ApiServices
-) -> AsyncIterator[ServerSentEvent]:
-    async for event in events:
-        data = "{}"
-        if event.record is not None:
-            data = await _data(event, services)
-        yield ServerSentEvent(
-            data=data,
-            event=event.type.value,
-            id=str(event.position) if event.position is not None else None,
-        )
+    batches: AsyncIterator[list[FeedEvent]], services: ApiServices
+) -> AsyncIterator[bytes]:
+    """One chunk of Server-Sent Events per batch of the feed (what was ready at once)."""
+    async for batch in batches:
+        frames = [await _frame(event, services) for event in batch]
+        yield frames[0] if len(frames) == 1 else b"".join(frames)
 
 
-async def _data(event: FeedEvent, services: ApiServices) -> str:
-    """The event's environment as JSON, computed once per change for every watch."""
+async def _frame(event: FeedEvent, services: ApiServices) -> bytes:
+    """The event as an SSE frame; rendered once per change, for every watch that sends it."""
     if event.shared is None:
         return await _render(event, services)
-    pending: asyncio.Future[str] | None = event.shared.get(_DATA)
+    pending: asyncio.Future[bytes] | None = event.shared.get(_FRAME)
     if pending is None or (pending.done() and pending.exception() is not None):
         pending = asyncio.ensure_future(_render(event, services))
-        event.shared[_DATA] = pending
+        event.shared[_FRAME] = pending
+    if pending.done():
+        return pending.result()
     return await asyncio.shield(pending)
 
 
-async def _render(event: FeedEvent, services: ApiServices) -> str:
-    assert event.record is not None
-    freshness = await services.environments.freshness()
-    body = environment_out(event.record, stale=freshness.stale, observed_at=freshness.observed_at)
-    return orjson.dumps(body).decode()
+async def _render(event: FeedEvent, services: ApiServices) -> bytes:
+    data = "{}"
+    if event.record is not None:
+        freshness = await services.environments.freshness()
+        body = environment_out(
+            event.record, stale=freshness.stale, observed_at=freshness.observed_at
+        )
+        data = orjson.dumps(body).decode()
+    sse = ServerSentEvent(
+        data=data,
+        event=event.type.value,
+        id=str(event.position) if event.position is not None else None,
+        sep=_SEP,
+    )
+    return sse.encode()
 
 
 class WatchResponse(EventSourceResponse):
-    """An `EventSourceResponse` that ends quietly when a send times out (the client does
-    not read): the stream stops, and uvicorn closes the unfinished response's connection."""
+    """An `EventSourceResponse` whose send timeout is cheap (an asyncio timer per send
+    rather than an anyio cancel scope: with a thousand watches, each change is a thousand
+    sends) and ends the stream quietly when it expires: the client does not read; the
+    stream stops and uvicorn closes the unfinished response's connection."""
+
+    def __init__(self, content: AsyncIterator[bytes], **kwargs: Any) -> None:
+        super().__init__(content, sep=_SEP, **kwargs)
+
+    async def _send_with_timeout(self, send: Send, message: Message) -> None:
+        try:
+            async with asyncio.timeout(self.send_timeout):
+                await send(message)
+        except TimeoutError:
+            raise SendTimeoutError() from None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:

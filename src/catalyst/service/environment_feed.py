@@ -87,7 +87,7 @@ class EnvironmentFeed:
         self,
         *,
         environments: EnvironmentRepository,
-        poll_interval: float = 0.25,
+        poll_interval: float = 0.05,
         gap_wait: float = 2.0,
         buffer_size: int = 10_000,
         max_lag: int = 10_000,
@@ -99,7 +99,7 @@ class EnvironmentFeed:
         self._gap_wait = gap_wait
         self._buffer: deque[_Change] = deque(maxlen=buffer_size)
         self._position = 0  # everything up to here is in the buffer (or before it)
-        self._news = asyncio.Condition()
+        self._news = asyncio.Event()  # set (and replaced) whenever the position moves
         self._poller: asyncio.Task[None] | None = None
         self._closed = False
         self._clock = clock
@@ -107,24 +107,41 @@ class EnvironmentFeed:
     async def watch(
         self, caller: Caller, *, since: int | None = None, duration: float | None = None
     ) -> AsyncGenerator[FeedEvent, None]:
+        """The events of `watch_batches`, one by one."""
+        batches = self.watch_batches(caller, since=since, duration=duration)
+        try:
+            async for batch in batches:
+                for event in batch:
+                    yield event
+        finally:
+            await batches.aclose()
+
+    async def watch_batches(
+        self, caller: Caller, *, since: int | None = None, duration: float | None = None
+    ) -> AsyncGenerator[list[FeedEvent], None]:
         """Without ``since``: ADDED for every live environment the caller may see, SYNCED
         (with the position they reflect), then changes. With ``since``: only the changes
         after it, or one EXPIRED when that position does not exist here. With ``duration``
         the watch ends once it has lasted that many seconds and has nothing to send (the
         client resumes after its last id, as a Kubernetes watch ends after its timeout).
         A watch that had caught up and falls more than ``max_lag`` events behind the
-        feed's head ends the same way (see module docstring)."""
+        feed's head ends the same way (see module docstring).
+
+        Events come in batches: what was ready at once (the initial list; the changes of
+        one page), so a caller can send them together. A batch is never empty."""
         deadline = None if duration is None else asyncio.get_running_loop().time() + duration
         await self._ensure_poller()
         if since is None:
             position = await self._environments.latest_change_position()
             owner = None if caller.admin else caller.token_id
-            for record in await self._environments.list_live(owner_token_id=owner):
-                yield FeedEvent(FeedEventType.ADDED, record)
-            yield FeedEvent(FeedEventType.SYNCED, position=position)
+            listed = [
+                FeedEvent(FeedEventType.ADDED, record)
+                for record in await self._environments.list_live(owner_token_id=owner)
+            ]
+            yield [*listed, FeedEvent(FeedEventType.SYNCED, position=position)]
         else:
             if since > await self._environments.latest_change_position():
-                yield FeedEvent(FeedEventType.EXPIRED)
+                yield [FeedEvent(FeedEventType.EXPIRED)]
                 return
             position = since
         live = False  # caught up once: from then on, falling far behind ends the watch
@@ -135,22 +152,27 @@ class EnvironmentFeed:
                 if not await self._wait_for_news(position, deadline):
                     return  # the duration is over, or the feed was closed (shutdown)
                 continue
-            for change in changes:
-                if live and self._position - position > self._max_lag:
-                    logger.info(
-                        "environment feed: a watch fell %d events behind; ended",
-                        self._position - position,
-                    )
-                    return
-                position = change.position
-                if caller.may_see(change.owner_token_id):
-                    yield FeedEvent(_event_type(change), change.record, position, change.shared)
+            position = changes[-1].position
+            batch = [
+                FeedEvent(_event_type(change), change.record, change.position, change.shared)
+                for change in changes
+                if caller.may_see(change.owner_token_id)
+            ]
+            if not batch:
+                continue
+            yield batch
+            # Back from its caller (the client took the batch): too far behind now?
+            if live and self._position - position > self._max_lag:
+                logger.info(
+                    "environment feed: a watch fell %d events behind; ended",
+                    self._position - position,
+                )
+                return
 
     async def aclose(self) -> None:
         """Stop the poller; watches in progress end."""
         self._closed = True
-        async with self._news:
-            self._news.notify_all()
+        self._news.set()
         if self._poller is not None:
             for error in await cancel_and_wait([self._poller]):
                 logger.error("environment feed poller failed", exc_info=error)
@@ -181,8 +203,9 @@ class EnvironmentFeed:
         """Wait until the poller confirmed changes after ``position``; False once the feed
         is closed or the ``deadline`` (loop time) passed."""
         try:
-            async with asyncio.timeout_at(deadline), self._news:
-                await self._news.wait_for(lambda: self._position > position or self._closed)
+            async with asyncio.timeout_at(deadline):
+                while self._position <= position and not self._closed:
+                    await self._news.wait()
         except TimeoutError:
             return False
         return not self._closed
@@ -256,9 +279,9 @@ class EnvironmentFeed:
                 gap_since = None
             if accepted:
                 self._buffer.extend(await self._changes(accepted))
-                async with self._news:
-                    self._position = accepted[-1].id
-                    self._news.notify_all()
+                self._position = accepted[-1].id
+                news, self._news = self._news, asyncio.Event()
+                news.set()
             if len(rows) < PAGE or not accepted:
                 await asyncio.sleep(self._poll_interval)
 

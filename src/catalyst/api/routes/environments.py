@@ -84,9 +84,9 @@ async def list_environments(
     if watch:
         resume = since if since is not None else last_event_id
         duration = services.watch_stream_timeout_seconds
-        events = services.feed.watch(caller, since=resume, duration=duration)
+        batches = services.feed.watch_batches(caller, since=resume, duration=duration)
         return WatchResponse(
-            feed_events(events, services),
+            feed_events(batches, services),
             ping=services.sse_heartbeat_seconds,
             send_timeout=services.watch_send_timeout_seconds,
         )

@@ -51,16 +51,43 @@ async def feed_events(
 
 
 async def _frame(event: FeedEvent, services: ApiServices) -> bytes:
-    """The event as an SSE frame; rendered once per change, for every watch that sends it."""
-    if event.shared is None:
+    """The event as an SSE frame; rendered once per change, for every watch that sends it.
+
+    The first watch to need it renders it in its own task (usually without suspending:
+    the freshness is cached), so the others find the bytes ready; one that arrives while
+    the rendering waits (for the freshness) awaits it, and renders itself if it fails."""
+    shared = event.shared
+    if shared is None:
         return await _render(event, services)
-    pending: asyncio.Future[bytes] | None = event.shared.get(_FRAME)
-    if pending is None or (pending.done() and pending.exception() is not None):
-        pending = asyncio.ensure_future(_render(event, services))
-        event.shared[_FRAME] = pending
-    if pending.done():
-        return pending.result()
-    return await asyncio.shield(pending)
+    while True:
+        found = shared.get(_FRAME)
+        if isinstance(found, bytes):
+            return found
+        if found is None:
+            return await _render_shared(event, services, shared)
+        try:
+            return await asyncio.shield(found)
+        except _RenderFailed:
+            continue  # the watch that rendered it failed or went away: try here
+
+
+class _RenderFailed(Exception):
+    pass
+
+
+async def _render_shared(event: FeedEvent, services: ApiServices, shared: dict[str, Any]) -> bytes:
+    rendering: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+    shared[_FRAME] = rendering
+    try:
+        frame = await _render(event, services)
+    except BaseException:
+        del shared[_FRAME]
+        rendering.set_exception(_RenderFailed())
+        rendering.exception()  # retrieved: no "never retrieved" log if nobody waited
+        raise
+    shared[_FRAME] = frame
+    rendering.set_result(frame)
+    return frame
 
 
 async def _render(event: FeedEvent, services: ApiServices) -> bytes:

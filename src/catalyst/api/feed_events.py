@@ -11,7 +11,10 @@ Guarantees:
 - Encoded once: a change that many watches yield is rendered (freshness read, JSON and
   SSE encoded) by the first watch that sends it; the others send the same bytes (kept in
   the change's `FeedEvent.shared`, which lives as long as the feed keeps the change).
-  What the feed had ready at once goes out as one chunk (one write per client).
+  What the feed had ready at once goes out as one chunk (one write per client). So the
+  ``stale``/``statusObservedAt`` of a change's event are those of its first send (a
+  replay from the feed's buffer shows the freshness the change was first shown with).
+  The feed keeps at most its buffer's 10,000 changes, so at most that many frames.
 - A client that stops reading is disconnected: `WatchResponse` ends the stream once one
   send has waited ``send_timeout`` seconds for the client (uvicorn then closes the
   connection); the client resumes with ``Last-Event-ID``. Until then the watch is paused

@@ -21,10 +21,13 @@ Guarantees:
   ``buffer_size`` events in memory for every watch; a watch that is further behind reads its
   backlog from the database page by page. Every watch shares the buffer's events (and
   `FeedEvent.shared`, so the HTTP layer encodes each event once for all its clients).
+  When the position moves, one `asyncio.Event` wakes every waiting watch (no lock to pass
+  through a thousand waiters), and each takes what is ready as one batch (`watch_batches`).
 - Bounded per watch: a watch holds at most ``PAGE`` events it has not yielded yet (a page of
   the buffer or of the database), and only reads as fast as its client takes events.
-- Slow watches end: a watch that had caught up with the feed (nothing left to send) and
-  then falls more than ``max_lag`` events behind the feed's head ends (its caller resumes
+- Slow watches end: a watch that had caught up with the feed (nothing left to send) and,
+  when its caller comes back for the next batch, is more than ``max_lag`` events behind the
+  feed's head ends (its caller resumes
   after its last position, reading the backlog from the buffer or the database). A client
   that stops reading altogether is ended by the HTTP layer's send timeout.
 - Visibility: non-admin callers get events of their own environments only.

@@ -10,16 +10,19 @@ Guarantees:
 
 - Encoded once: a change that many watches yield is rendered (freshness read, JSON and
   SSE encoded) by the first watch that sends it; the others send the same bytes (kept in
-  the change's `FeedEvent.shared`, which lives as long as the feed keeps the change).
-  What the feed had ready at once goes out as one chunk (one write per client). So the
-  ``stale``/``statusObservedAt`` of a change's event are those of its first send (a
-  replay from the feed's buffer shows the freshness the change was first shown with).
-  The feed keeps at most its buffer's 10,000 changes, so at most that many frames.
+  the change's `FeedEvent.shared`, which lives as long as the feed keeps the change: at
+  most its buffer's 10,000 changes). So the ``stale``/``statusObservedAt`` of a change's
+  event are those of its first send (a replay from the feed's buffer shows the freshness
+  the change was first shown with).
+- Batched: what the feed had ready at once goes out together, in chunks of up to 64 KiB
+  (one write per client per chunk).
 - A client that stops reading is disconnected: `WatchResponse` ends the stream once one
   send has waited ``send_timeout`` seconds for the client (uvicorn then closes the
   connection); the client resumes with ``Last-Event-ID``. Until then the watch is paused
-  at its event, so a stalled client holds one event, the transport's buffer (uvicorn's
-  flow control pauses sends above 64 KiB) and the socket's.
+  at its chunk, so a stalled client holds one batch of frames (at most a page of the feed,
+  frames shared with other clients), one chunk of at most 64 KiB (or one larger frame)
+  beyond the transport's 64 KiB (uvicorn's flow control pauses sends above it), and the
+  socket's kernel buffers.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from catalyst.service.environment_feed import FeedEvent
 logger = logging.getLogger(__name__)
 
 _FRAME = "sse-frame"
+CHUNK_BYTES = 64 * 1024
 _SEP = "\r\n"
 
 
@@ -50,7 +54,26 @@ async def feed_events(
     """One chunk of Server-Sent Events per batch of the feed (what was ready at once)."""
     async for batch in batches:
         frames = [await _frame(event, services) for event in batch]
-        yield frames[0] if len(frames) == 1 else b"".join(frames)
+        for chunk in _chunks(frames):
+            yield chunk
+
+
+def _chunks(frames: list[bytes]) -> list[bytes]:
+    """The frames joined into chunks of at most ``CHUNK_BYTES`` (or one larger frame), so
+    a stalled client holds at most one such chunk in the transport beyond its 64 KiB."""
+    if len(frames) == 1:
+        return frames
+    chunks: list[bytes] = []
+    pending: list[bytes] = []
+    size = 0
+    for frame in frames:
+        if pending and size + len(frame) > CHUNK_BYTES:
+            chunks.append(b"".join(pending))
+            pending, size = [], 0
+        pending.append(frame)
+        size += len(frame)
+    chunks.append(b"".join(pending))
+    return chunks
 
 
 async def _frame(event: FeedEvent, services: ApiServices) -> bytes:

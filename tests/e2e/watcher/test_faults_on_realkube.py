@@ -10,9 +10,8 @@ listed status equals the cluster's within 5 s of the change being visible
 history holds each transition exactly once; a control environment stays running throughout;
 no environment that ran gets an expiry; the reaper deletes nothing while data is stale.
 
-Faults still proved on kubesim only (its ``/kubesim/*`` controls, `test_faults.py`): a 410
-after compaction, and 429s (a real server answers them only under load that this machine
-cannot make reliably). A kube-apiserver restart (`RealKube.restart`) passed here alone but
+A real 410 and real 429s are in `test_expired_and_throttled_on_realkube.py` (a cluster
+started with other kube-apiserver flags). A kube-apiserver restart (`RealKube.restart`) passed here alone but
 not reliably in the full suite: after it, realkube's own pod lifecycle (kwok and its pod
 tracker) sometimes stops ending containers, so it is not part of the suite until that is
 understood; the watch drops it causes are proved on kubesim (`test_faults.py`).

@@ -24,14 +24,9 @@ import enum
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
+from typing import Protocol
 
-from catalyst.client.api import (
-    ApiError,
-    CatalystClient,
-    ConnectionFailed,
-    Environment,
-    WatchEvent,
-)
+from catalyst.client.api import ApiError, ConnectionFailed, Environment, WatchEvent
 
 RETRY_FIRST = 0.25
 RETRY_MAX = 5.0
@@ -41,8 +36,14 @@ FAILED = "failed"
 DELETING = "deleting"
 
 
+class WatchSource(Protocol):
+    """What `follow` needs of `catalyst.client.api.CatalystClient`: one watch stream."""
+
+    def watch(self, *, since: str | None = None) -> AsyncGenerator[WatchEvent, None]: ...
+
+
 async def follow(
-    client: CatalystClient, *, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    client: WatchSource, *, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 ) -> AsyncGenerator[WatchEvent, None]:
     """Every watch event for as long as the caller iterates (see the module docstring)."""
     since: str | None = None
@@ -134,7 +135,7 @@ class StatusWait:
         return None
 
 
-async def wait_for_status(client: CatalystClient, wait: StatusWait) -> WaitResult:
+async def wait_for_status(client: WatchSource, wait: StatusWait) -> WaitResult:
     """Feed ``wait`` from the watch stream until it decides (no timeout of its own: wrap
     the call in one)."""
     async with aclosing(follow(client)) as events:

@@ -21,6 +21,7 @@ import yaml
 from tests.support.live import LiveCatalyst, live_catalyst
 from tests.support.live_api import FAIL_ANNOTATION, environment_body
 from tests.support.live_cluster import FAST_WATCHER
+from tests.support.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.slow
 
@@ -42,12 +43,14 @@ def cli_environment(url: str, token: str | None) -> dict[str, str]:
     return env
 
 
-async def start(live: LiveCatalyst, *args: str, stdin: bool = False) -> asyncio.subprocess.Process:
+async def start(
+    live: LiveCatalyst, *args: str, stdin: bool = False, url: str | None = None
+) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         CATALYST,
         "env",
         *args,
-        env=cli_environment(live.url, live.admin_token),
+        env=cli_environment(url or live.url, live.admin_token),
         stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -187,6 +190,29 @@ async def test_a_failing_environment_ends_wait_with_its_own_status(
     code, _, err = await cli(live, "wait", "999", "--for=running")
     assert code == 1
     assert "environment 999 not found" in err
+
+
+async def test_watch_resumes_after_a_cut_connection_without_listing_again(
+    live: LiveCatalyst,
+) -> None:
+    async with TcpProxy(live.url) as proxy:
+        watch = await start(live, "watch", "-o", "json", url=proxy.url)
+        try:
+            synced = await next_json_line(watch)
+            assert synced["type"] == "SYNCED"
+            proxy.cut()  # resets the stream and refuses the reconnects for now
+            env_id = json.loads(
+                await ok(live, "create", "cli-cut", "--chart", "mediawiki", "-o", "json")
+            )["id"]
+            proxy.restore()
+            # Resumed with Last-Event-ID: the change made while cut, and no second list.
+            event = await next_json_line(watch)
+            assert (event["type"], event["object"]["id"]) == ("ADDED", env_id)
+            assert int(event["id"]) > int(synced["id"])
+        finally:
+            watch.send_signal(signal.SIGINT)
+            code, _, err = await finish(watch)
+        assert (code, err) == (130, "")
 
 
 async def test_api_errors_are_reported_with_the_contracts_error(live: LiveCatalyst) -> None:

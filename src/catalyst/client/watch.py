@@ -7,8 +7,9 @@ with it (`StatusWait`, `wait_for_status`): push only, never a poll.
   token fails at once instead of retrying forever.
 - After a disconnect (connection cut, a replica restarting, the server ending a stream after
   ``CATALYST_WATCH_STREAM_TIMEOUT_SECONDS``) it reconnects with ``Last-Event-ID`` set to the
-  last event id seen, so no change is missed or repeated. Connection failures and 5xx
-  answers back off (0.25 s doubling up to 5 s); a 4xx on reconnect is raised.
+  last event id seen, so no change is missed or repeated. A stream that ran its course is
+  reopened at once; connection failures, 5xx answers and streams that end as soon as they
+  open back off (0.25 s doubling up to 5 s); a 4xx on reconnect is raised.
 - ``EXPIRED`` (the resume position is gone here) is passed on, then the stream is listed
   again: ADDED for every environment, then SYNCED. A consumer that keeps a view drops it
   when it sees EXPIRED.
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
@@ -30,6 +32,10 @@ from catalyst.client.api import ApiError, ConnectionFailed, Environment, WatchEv
 
 RETRY_FIRST = 0.25
 RETRY_MAX = 5.0
+# A stream the server ends cleanly after at least this long was healthy (its stream
+# duration ran out): reconnect at once. Shorter ones count as failures, so a server that
+# ends every stream at once is not hammered.
+HEALTHY_STREAM = 1.0
 # The pseudo-status ``wait --for=deleted`` waits for: the environment is gone.
 DELETED = "deleted"
 FAILED = "failed"
@@ -43,18 +49,21 @@ class WatchSource(Protocol):
 
 
 async def follow(
-    client: WatchSource, *, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    client: WatchSource,
+    *,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> AsyncGenerator[WatchEvent, None]:
     """Every watch event for as long as the caller iterates (see the module docstring)."""
     since: str | None = None
     connected = False
     failures = 0
     while True:
-        received = False
+        opened = clock()
         try:
             async with aclosing(client.watch(since=since)) as events:
                 async for event in events:
-                    connected = received = True
+                    connected = True
                     failures = 0
                     if event.type == "EXPIRED":
                         since = None
@@ -72,8 +81,7 @@ async def follow(
                 raise
             failures += 1
         else:
-            if not received:  # an empty stream: do not spin on a server that ends at once
-                failures += 1
+            failures = 0 if clock() - opened >= HEALTHY_STREAM else failures + 1
         if failures:
             await sleep(min(RETRY_FIRST * 2 ** (failures - 1), RETRY_MAX))
 

@@ -43,13 +43,26 @@ class ScriptedWatch:
             yield item
 
 
-async def no_sleep(_: float) -> None:
-    return None
+async def take(
+    source: ScriptedWatch,
+    count: int,
+    *,
+    stream_seconds: float = 0.0,
+    sleeps: list[float] | None = None,
+) -> list[WatchEvent]:
+    """The first ``count`` events; each stream seems to last ``stream_seconds``."""
+    now = [0.0]
 
+    def clock() -> float:
+        now[0] += stream_seconds / 2  # read once at the open, once at the end
+        return now[0]
 
-async def take(source: ScriptedWatch, count: int) -> list[WatchEvent]:
+    async def sleep(seconds: float) -> None:
+        if sleeps is not None:
+            sleeps.append(seconds)
+
     seen: list[WatchEvent] = []
-    async with aclosing(follow(source, sleep=no_sleep)) as events:
+    async with aclosing(follow(source, sleep=sleep, clock=clock)) as events:
         async for event in events:
             seen.append(event)
             if len(seen) == count:
@@ -77,6 +90,17 @@ async def test_expired_is_passed_on_and_the_stream_listed_again() -> None:
     seen = await take(source, 4)
     assert [e.type for e in seen] == ["SYNCED", "EXPIRED", "ADDED", "SYNCED"]
     assert source.since == [None, "7", None]
+
+
+async def test_streams_that_ran_their_course_reopen_at_once_short_ones_back_off() -> None:
+    def source() -> ScriptedWatch:
+        return ScriptedWatch([WatchEvent("SYNCED", "7")], [], [], [modified("8", 1, "running")])
+
+    sleeps: list[float] = []
+    await take(source(), 2, stream_seconds=60.0, sleeps=sleeps)
+    assert sleeps == []
+    await take(source(), 2, stream_seconds=0.01, sleeps=sleeps)
+    assert sleeps == [0.25, 0.5, 1.0]
 
 
 async def test_the_first_connection_fails_at_once() -> None:

@@ -115,7 +115,10 @@ def _reason(error: httpx.TransportError) -> str:
     cause: BaseException | None = error
     while cause is not None:
         if isinstance(cause, OSError) and cause.errno is not None:
-            return os.strerror(cause.errno).lower()
+            # asyncio words a refusal as "Connect call failed"; name lookups (negative
+            # errno) have their own text.
+            text = os.strerror(cause.errno) if cause.errno > 0 else cause.strerror
+            return (text or str(cause)).lower()
         cause = cause.__cause__ or cause.__context__
     return str(error) or type(error).__name__
 

@@ -103,7 +103,7 @@ def add_env_parser(commands: Any) -> None:
     )
     sub = env.add_subparsers(dest="env_command", required=True, metavar="COMMAND")
     common = [_connection_options()]
-    tables = ("table", "wide", "json")
+    tables = output.FORMATS
 
     cmd = sub.add_parser("list", parents=common, help="list environments")
     _output_option(cmd, *tables)

@@ -4,6 +4,8 @@ follow its install log to the end; sign out."""
 
 from __future__ import annotations
 
+import re
+
 import httpx
 from playwright.async_api import Page, expect
 
@@ -63,6 +65,19 @@ async def test_an_environment_changes_live_and_its_page_shows_history_and_logs(
     await expect(logs.locator(".log-line").last).to_have_text("Done: the wiki is installed")
     assert await page.evaluate("window.__sameDocument") is True
     await screenshot(page, "environment")
+
+    # Rebuild with the values shown: the page follows it back to running.
+    changes = await timeline.count()
+    await page.get_by_role("button", name="Rebuild…").click()
+    dialog = page.get_by_role("dialog", name="Rebuild with these values")
+    await expect(dialog.get_by_label("Values (JSON)")).to_have_value(
+        re.compile('"branch": "master"')
+    )
+    await dialog.get_by_role("button", name="Rebuild").click()
+    await expect(dialog).to_be_hidden()
+    await expect(timeline.nth(changes)).to_have_attribute("data-to", "starting")
+    await expect(timeline.last).to_have_attribute("data-to", "running")
+    await expect(page.locator("dl[data-fields]")).to_have_attribute("data-status", "running")
 
     await page.get_by_role("button", name="Sign out").click()
     await expect(page.get_by_label("API token")).to_be_visible()

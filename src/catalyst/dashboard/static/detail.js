@@ -17,8 +17,10 @@ export function showDetail(root, id, watch, signal) {
   const view = /** @type {DocumentFragment} */ (
     /** @type {HTMLTemplateElement} */ (document.getElementById("detail-template")).content.cloneNode(true)
   );
+  // The section itself, not the fragment: a fragment is empty once its nodes are placed.
+  const section = /** @type {HTMLElement} */ (view.querySelector("section"));
   /** @param {string} name */
-  const part = (name) => /** @type {HTMLElement} */ (view.querySelector(`[data-${name}]`));
+  const part = (name) => /** @type {HTMLElement} */ (section.querySelector(`[data-${name}]`));
   const title = part("title");
   const error = part("error");
   const fields = part("fields");
@@ -154,7 +156,7 @@ export function showDetail(root, id, watch, signal) {
     const current = watch.get(id);
     if (!current) {
       if (environment) {
-        title.textContent = `${environment.name} (#${id}) – deleted`;
+        title.textContent = `${environment.name} (#${id}): deleted`;
         fields.dataset.status = "deleted";
       }
       return;

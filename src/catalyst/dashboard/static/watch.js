@@ -2,15 +2,19 @@
 // (GET /api/environments?watch=1) without polling.
 //
 // Guarantees: after SYNCED, `environments` holds exactly what the server listed plus every
-// change since; a broken or ended stream is resumed with Last-Event-ID after a backoff
-// (0.5 s doubling to 15 s, reset by a successful connection) and the state is "reconnecting"
-// meanwhile; EXPIRED (the resume point is gone) starts over with a fresh list, which
+// change since; a broken or ended stream is resumed with Last-Event-ID, at once after a
+// stream that lasted (the server's watch timeout), otherwise after a backoff (0.5 s doubling
+// to 15 s), and the state is "reconnecting" meanwhile; EXPIRED (the resume point is gone) starts over with a fresh list, which
 // replaces the old one at its SYNCED so deleted environments missed meanwhile disappear.
 // A 401 stops the watch and reports "unauthorized" (the token was revoked). `stale` is the
 // watcher's own freshness flag as the latest event carried it.
 
 import { authHeaders, errorOf } from "./api.js";
 import { readEvents } from "./sse.js";
+
+const FIRST_DELAY_MS = 500;
+const MAX_DELAY_MS = 15000;
+const MIN_HEALTHY_MS = 5000;
 
 /** @typedef {"connecting" | "live" | "reconnecting" | "unauthorized" | "stopped"} WatchState */
 
@@ -28,7 +32,7 @@ export class EnvironmentWatch extends EventTarget {
     this.error = "";
     /** @type {AbortController | null} */
     this._abort = null;
-    this._delay = 500;
+    this._delay = FIRST_DELAY_MS;
     this._running = false;
   }
 
@@ -59,7 +63,8 @@ export class EnvironmentWatch extends EventTarget {
     while (this._running) {
       const abort = new AbortController();
       this._abort = abort;
-      let failed = false;
+      const started = Date.now();
+      this.error = "";
       try {
         const headers = authHeaders({ Accept: "text/event-stream" });
         if (this.lastEventId !== null) headers["Last-Event-ID"] = this.lastEventId;
@@ -74,22 +79,23 @@ export class EnvironmentWatch extends EventTarget {
         /** @type {Map<number, any> | null} */
         let fresh = this.lastEventId === null ? new Map() : null;
         this._setState(fresh ? "connecting" : "live");
-        this._delay = 500;
         await readEvents(response, (event) => {
           fresh = this._apply(event, fresh);
         });
       } catch (error) {
         if (!this._running) return;
         this.error = String(error?.message ?? error);
-        failed = true;
       }
       if (!this._running) return;
-      // The server ends a watch after its timeout: resume at once; after a failure, back off.
       this._setState("reconnecting");
-      if (failed) {
-        await new Promise((resolve) => setTimeout(resolve, this._delay));
-        this._delay = Math.min(this._delay * 2, 15000);
+      // The server ends a long watch after its timeout: resume at once. A failure, or a
+      // stream that ended quickly, backs off (doubling) so a sick server is not hammered.
+      if (Date.now() - started >= MIN_HEALTHY_MS) {
+        this._delay = FIRST_DELAY_MS;
+        continue;
       }
+      await new Promise((resolve) => setTimeout(resolve, this._delay));
+      this._delay = Math.min(this._delay * 2, MAX_DELAY_MS);
     }
   }
 

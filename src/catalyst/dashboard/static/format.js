@@ -39,7 +39,7 @@ export function duration(iso, now) {
   if (minutes < 60) return `${minutes}m`;
   const hours = Math.floor(minutes / 60);
   if (hours < 48) return `${hours}h ${minutes % 60}m`;
-  return `${Math.floor(hours / 24)}d`;
+  return `${Math.floor(hours / 24)}d ${hours % 24}h`;
 }
 
 /** When an expiry falls, relative to now. @param {string | null} iso @param {number} now */

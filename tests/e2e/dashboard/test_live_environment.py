@@ -1,6 +1,6 @@
-"""The dashboard in a real browser against a live Catalyst: sign in, watch an environment
-appear and go from ``starting`` to ``running`` with no reload, open it, read its history and
-follow its install log to the end; sign out."""
+"""The dashboard in a real browser against a live Catalyst: a refused token, sign in, watch
+an environment appear and go from ``starting`` to ``running`` with no reload, open it, read
+its history, follow its install log to the end, rebuild it; sign out."""
 
 from __future__ import annotations
 
@@ -30,6 +30,11 @@ RECORD_STATUSES = """() => {
 async def test_an_environment_changes_live_and_its_page_shows_history_and_logs(
     page: Page, live: LiveCatalyst, api: httpx.AsyncClient
 ) -> None:
+    await page.goto("/")
+    await page.get_by_label("API token").fill("not-a-token")
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("alert")).to_have_text("401 Unauthorized: invalid API token")
+    assert await page.evaluate("sessionStorage.length") == 0
     await sign_in(page, live.admin_token)
     await page.evaluate("window.__sameDocument = true")
     await expect(page.get_by_text("0 of 0 environments")).to_be_visible()

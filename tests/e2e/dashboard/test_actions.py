@@ -35,7 +35,7 @@ async def test_create_from_the_form_see_the_failure_then_delete(
     await page.get_by_role("button", name="Create").click()
     alert = form.get_by_role("alert")
     await expect(alert).to_contain_text("Values are not valid JSON")
-    await values_box.fill(json.dumps(defaults))
+    await values_box.fill(json.dumps(defaults, indent=2))
     await page.get_by_label("Name", exact=True).fill("Not_A_Label")
     await page.get_by_role("button", name="Create").click()
     await expect(alert).to_have_text(

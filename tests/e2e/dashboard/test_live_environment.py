@@ -79,6 +79,8 @@ async def test_an_environment_changes_live_and_its_page_shows_history_and_logs(
         re.compile('"branch": "master"')
     )
     await dialog.get_by_role("button", name="Rebuild").click()
+    await expect(dialog.get_by_role("alert")).to_contain_text("Some values are still ***")
+    await dialog.get_by_role("button", name="Rebuild").click()  # send them as they are
     await expect(dialog).to_be_hidden()
     await expect(timeline.nth(changes)).to_have_attribute("data-to", "starting")
     await expect(timeline.last).to_have_attribute("data-to", "running")

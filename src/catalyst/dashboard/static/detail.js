@@ -192,14 +192,25 @@ export function showDetail(root, id, watch, signal) {
   deleteDialog.addEventListener("close", () => {
     if (deleteDialog.returnValue === "delete") act(() => api.remove(id));
   });
+  // Values still holding "***" (secrets the API never shows) would be sent literally:
+  // the first Rebuild says so, a second one sends them anyway.
+  let warnedRedacted = false;
   part("rebuild-open").addEventListener("click", () => {
     rebuildValues.value = JSON.stringify(environment?.values ?? {}, null, 2);
     rebuildError.textContent = "";
+    warnedRedacted = false;
     rebuildDialog.showModal();
   });
   part("rebuild-confirm").addEventListener("click", (event) => {
     try {
       const parsed = JSON.parse(rebuildValues.value || "{}");
+      if (!warnedRedacted && JSON.stringify(parsed).includes('"***"')) {
+        warnedRedacted = true;
+        event.preventDefault();
+        rebuildError.textContent =
+          "Some values are still *** (secrets are never shown): type them again, or press Rebuild again to send *** as they are.";
+        return;
+      }
       rebuildDialog.returnValue = "rebuild";
       act(() => api.rebuild(id, parsed));
     } catch (failure) {

@@ -6,7 +6,8 @@ Settings come from ``CATALYST_*`` environment variables (see `catalyst.config.Se
 - ``catalyst serve``: runs the service. With no kubeconfig configured it starts the
   embedded default: a SQLite file and a kubesim under CATALYST_DATA_DIR (the kubeconfig is
   written there, so kubectl can look at the environments too) and the bundled charts. It
-  prints the API URL and where the kubeconfig is, and stops cleanly on SIGINT/SIGTERM.
+  prints the API and dashboard URLs and where the kubeconfig is, and stops cleanly on
+  SIGINT/SIGTERM.
 - ``catalyst token create NAME [--admin]``: creates an API token; the token is printed
   once, alone on the last line of the output (scripts take ``tail -n 1``). The API needs a
   token: on a fresh installation create one with this command first.
@@ -80,6 +81,7 @@ def _configure_logging(level: str) -> None:
 
 def _announce(catalyst: Catalyst, url: str) -> None:
     print(f"Catalyst API: {url}/api (docs: {url}/api/docs)", flush=True)
+    print(f"Dashboard: {url}/", flush=True)
     if catalyst.kubesim is not None:
         print(f"Embedded kubesim: {catalyst.kubesim.url}", flush=True)
     if catalyst.kubeconfig is not None:

@@ -50,7 +50,7 @@ from catalyst.service.webhook_messages import (
     signed_headers,
     status_body,
 )
-from catalyst.service.webhook_sender import WebhookSender
+from catalyst.service.webhook_sender import SendOutcome, WebhookSender
 from catalyst.service.webhook_urls import WebhookUrlPolicy
 from catalyst.store.environments import EnvironmentRepository
 from catalyst.store.records import EnvironmentRecord, StatusChangeRecord
@@ -146,37 +146,47 @@ class WebhookDelivery:
     # -- one webhook -----------------------------------------------------------------
 
     async def _deliver(self, webhook_id: int, sender: WebhookSender) -> None:
-        """Deliver to one webhook, in order, until it is deleted or disabled."""
+        """Deliver to one webhook, in order, until it is deleted or disabled.
+
+        The webhook is read again before every batch of changes (after every wait), so a
+        delete or a change made by another replica counts from the next batch on; within a
+        batch the deliverer knows the state it wrote itself."""
         secret = await self._webhooks.get_secret(webhook_id)
         if secret is None:
             return  # deleted meanwhile
-        hook: WebhookRecord | None = None
+        idle_after: int | None = None  # wait for news past this position first
         while True:
-            if hook is None:
-                hook = await self._webhooks.get(webhook_id)
-                if hook is None or hook.disabled:
-                    return
+            if idle_after is not None:
+                await self._feed.confirmed_position(after=idle_after, wait=self._settings.idle_wait)
+                idle_after = None
+            hook = await self._webhooks.get(webhook_id)
+            if hook is None or hook.disabled:
+                return
             now = self._clock()
             if hook.next_attempt_at is not None and hook.next_attempt_at > now:
                 await asyncio.sleep((hook.next_attempt_at - now).total_seconds())
-                hook = None  # re-read: it may have been deleted meanwhile
                 continue
-            confirmed = await self._feed.confirmed_position(
-                after=hook.delivered_position, wait=self._settings.idle_wait
-            )
+            confirmed = await self._feed.confirmed_position(after=hook.delivered_position, wait=0)
             if confirmed <= hook.delivered_position:
+                idle_after = hook.delivered_position
                 continue
-            changes, last = await self._pending(hook, confirmed)
-            for change in changes:
-                hook = await self._attempt(hook, change, secret, sender)
-                if hook is None or hook.delivered_position != change.row.id:
-                    break  # failed (retry later), disabled, or moved by someone else
-            else:
-                if last > hook.delivered_position:
-                    moved = await self._webhooks.skip_to(
-                        hook.id, expected_position=hook.delivered_position, position=last
-                    )
-                    hook = replace(hook, delivered_position=last) if moved else None
+            await self._deliver_batch(hook, confirmed, secret, sender)
+
+    async def _deliver_batch(
+        self, hook: WebhookRecord, confirmed: int, secret: str, sender: WebhookSender
+    ) -> None:
+        """Deliver the next page of changes up to ``confirmed``, stopping at a failure."""
+        changes, last = await self._pending(hook, confirmed)
+        current: WebhookRecord | None = hook
+        for change in changes:
+            assert current is not None
+            current = await self._attempt(current, change, secret, sender)
+            if current is None or current.delivered_position != change.row.id:
+                return  # failed (retried later), disabled, deleted or moved by another
+        if current is not None and last > current.delivered_position:
+            await self._webhooks.skip_to(
+                current.id, expected_position=current.delivered_position, position=last
+            )
 
     async def _pending(self, hook: WebhookRecord, confirmed: int) -> tuple[list[_Change], int]:
         """The next changes meant for ``hook`` (at most a page), and the position up to which
@@ -215,22 +225,20 @@ class WebhookDelivery:
             occurred_at=row.occurred_at,
         )
         async with self._slots:
-            sent_at = self._clock()
-            headers = signed_headers(secret=secret, msg_id=msg_id, body=body, sent_at=sent_at)
-            outcome = await sender.send(hook.url, body=body, headers=headers)
-        state = self._next_state(hook, row.id, succeeded=outcome.succeeded, error=outcome.error)
-        recorded = await self._webhooks.record_attempt(
-            hook.id,
-            expected_position=hook.delivered_position,
-            event_position=row.id,
-            message_id=msg_id,
-            attempted_at=sent_at,
-            status_code=outcome.status_code,
-            latency_ms=round(outcome.latency * 1000),
-            error=outcome.error,
-            succeeded=outcome.succeeded,
-            state=state,
-        )
+            # Once sent, the attempt is finished and recorded even when the deliverer is
+            # being stopped (shutdown, leadership lost): a change the receiver accepted is
+            # then recorded as delivered, and the next term does not send it again. The
+            # wait is bounded by the request timeout.
+            attempt = asyncio.ensure_future(
+                self._send_and_record(hook, row, msg_id, body, secret, sender)
+            )
+            try:
+                recorded, state, outcome = await asyncio.shield(attempt)
+            except asyncio.CancelledError:
+                await asyncio.wait([attempt])
+                if not attempt.cancelled() and (error := attempt.exception()) is not None:
+                    logger.error("webhook %d: recording an attempt failed", hook.id, exc_info=error)
+                raise
         if not recorded:
             return None
         if state.disabled_at is not None:
@@ -252,6 +260,33 @@ class WebhookDelivery:
             disabled_at=state.disabled_at,
             disabled_reason=state.disabled_reason,
         )
+
+    async def _send_and_record(
+        self,
+        hook: WebhookRecord,
+        row: StatusChangeRecord,
+        msg_id: str,
+        body: bytes,
+        secret: str,
+        sender: WebhookSender,
+    ) -> tuple[bool, WebhookState, SendOutcome]:
+        sent_at = self._clock()
+        headers = signed_headers(secret=secret, msg_id=msg_id, body=body, sent_at=sent_at)
+        outcome = await sender.send(hook.url, body=body, headers=headers)
+        state = self._next_state(hook, row.id, succeeded=outcome.succeeded, error=outcome.error)
+        recorded = await self._webhooks.record_attempt(
+            hook.id,
+            expected_position=hook.delivered_position,
+            event_position=row.id,
+            message_id=msg_id,
+            attempted_at=sent_at,
+            status_code=outcome.status_code,
+            latency_ms=round(outcome.latency * 1000),
+            error=outcome.error,
+            succeeded=outcome.succeeded,
+            state=state,
+        )
+        return recorded, state, outcome
 
     def _next_state(
         self, hook: WebhookRecord, position: int, *, succeeded: bool, error: str | None

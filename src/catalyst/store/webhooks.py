@@ -14,8 +14,10 @@ Guarantees:
   e.g. an old leader that has not stopped yet), nothing is written and it returns False.
   Restarts and leader changes therefore resume from the committed position: a change
   delivered with a 2xx and recorded is never sent again.
-- Only the newest ``keep_deliveries`` attempts of each webhook are kept; older ones are
-  deleted by the transaction that records a newer one.
+- Only the newest ``keep_deliveries`` attempts of each webhook are kept: every
+  ``TRIM_EVERY``-th attempt a repository records for a webhook also deletes the older ones,
+  in the same transaction (so at most ``keep_deliveries + TRIM_EVERY - 1`` exist; trimming
+  on every attempt would cost every delivery one more round trip).
 - Deleting a webhook deletes its attempts (and a token's deletion its webhooks).
 - The secret is stored as issued (it must be, to sign); it leaves the store only through
   `get_secret` and the record `create` returns, never through listings.
@@ -36,6 +38,7 @@ from catalyst.store.schema import status_changes, webhook_deliveries, webhooks
 from catalyst.timestamps import utc_now
 
 KEEP_DELIVERIES: Final = 50
+TRIM_EVERY: Final = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +124,7 @@ class WebhookRepository:
     def __init__(self, database: Database, *, keep_deliveries: int = KEEP_DELIVERIES) -> None:
         self._db = database
         self._keep = keep_deliveries
+        self._recorded: dict[int, int] = {}  # attempts recorded per webhook (for trimming)
 
     async def create(
         self,
@@ -249,8 +253,11 @@ class WebhookRepository:
                     succeeded=succeeded,
                 )
             )
-            await self._trim(conn, webhook_id)
-            return True
+            count = self._recorded.get(webhook_id, 0)
+            if count % TRIM_EVERY == 0:
+                await self._trim(conn, webhook_id)
+        self._recorded[webhook_id] = count + 1
+        return True
 
     async def list_deliveries(
         self, webhook_id: int, *, limit: int | None = None

@@ -11,7 +11,7 @@ from typing import Any
 from catalyst.store.database import Database
 from catalyst.store.environments import EnvironmentRepository
 from catalyst.store.tokens import TokenRepository
-from catalyst.store.webhooks import WebhookRecord, WebhookRepository, WebhookState
+from catalyst.store.webhooks import TRIM_EVERY, WebhookRecord, WebhookRepository, WebhookState
 
 T0 = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 
@@ -128,15 +128,23 @@ async def test_only_the_newest_attempts_are_kept(database: Database) -> None:
     alice = await token(database, "alice")
     hook, other = await new_webhook(repo, alice), await new_webhook(repo, alice)
     failing = WebhookState(0, 1, T0, T0)
-    for position in range(1, 7):
+
+    async def record(webhook: WebhookRecord, position: int) -> None:
         assert await repo.record_attempt(
-            hook.id, expected_position=0, **attempt(position, succeeded=False, state=failing)
+            webhook.id, expected_position=0, **attempt(position, succeeded=False, state=failing)
         )
-    assert await repo.record_attempt(
-        other.id, expected_position=0, **attempt(1, succeeded=False, state=failing)
-    )
-    assert [d.event_position for d in await repo.list_deliveries(hook.id)] == [6, 5, 4]
+
+    for position in range(1, TRIM_EVERY + 2):  # the last one trims
+        await record(hook, position)
+    await record(other, 1)
+    newest = [TRIM_EVERY + 1, TRIM_EVERY, TRIM_EVERY - 1]
+    assert [d.event_position for d in await repo.list_deliveries(hook.id)] == newest
     assert [d.event_position for d in await repo.list_deliveries(other.id)] == [1]
+    await record(hook, TRIM_EVERY + 2)  # kept until the next trim: bounded, not exact
+    assert [d.event_position for d in await repo.list_deliveries(hook.id)] == [
+        TRIM_EVERY + 2,
+        *newest,
+    ]
 
 
 async def test_deleting_a_webhook_or_its_token_removes_it_and_its_attempts(

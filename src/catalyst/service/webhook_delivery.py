@@ -13,6 +13,9 @@ Design, and why:
   or a new leader resumes from the committed position. So a change is never sent again
   once its 2xx is recorded. A crash between the receiver's 2xx and that commit sends it
   again (at least once): the ``webhook-id`` is the same, for the receiver to de-duplicate.
+  When the deliverer is stopped (shutdown, leadership lost), a request already sent is
+  finished (within the request timeout) and recorded first, so a clean stop repeats
+  nothing.
 - One deliverer task per webhook sends one request at a time, in outbox order: in order
   per webhook, and a failing change blocks the ones after it for that webhook only (a
   receiver never sees a later status before an earlier one). Requests of all webhooks
@@ -27,9 +30,11 @@ Design, and why:
 - Changes a webhook may not see (another token's environment) are skipped without an
   attempt; the position moves past them.
 - The supervisor re-reads the list of active webhooks every ``refresh_interval``: new
-  webhooks get a deliverer, deleted ones lose theirs (an attempt in flight is abandoned,
-  not recorded). A deliverer that fails (e.g. the database is unreachable) is reported and
-  started again at the next refresh; it never ends the leader's term.
+  webhooks get a deliverer, deleted ones lose theirs. A deliverer also reads its webhook
+  again before each batch of changes, so a delete (on any replica) stops deliveries from
+  the next batch on; at most the request in flight still goes out. A deliverer that fails
+  (e.g. the database is unreachable) is reported and started again at the next refresh;
+  it never ends the leader's term.
 """
 
 from __future__ import annotations

@@ -27,7 +27,9 @@ status and the change's number as its message), so the watcher has nothing to co
    together bounded by ``CATALYST_WEBHOOK_MAX_CONCURRENT_DELIVERIES``, default 16).
 
 Usage: ``.venv/bin/python bench/bench_webhooks.py [--environments 100] [--rate 20]
-[--seconds 20] [--burst 1000] [--webhooks 8]``. Prints its figures; asserts nothing.
+[--seconds 20] [--burst 1000] [--webhooks 8] [--database-url URL]`` (``URL``: an empty
+PostgreSQL or MariaDB database instead of a new SQLite file). Prints its figures; asserts
+nothing.
 """
 
 from __future__ import annotations
@@ -167,7 +169,7 @@ def percentiles(values: list[float]) -> str:
 
 async def run(args: argparse.Namespace) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="bench-webhooks-"))
-    database_url = sqlite_url_for(workdir)
+    database_url = args.database_url or sqlite_url_for(workdir)
     database = Database(database_url)
     await database.connect()
     token = (await TokenService(TokenRepository(database)).create("bench", admin=True)).token
@@ -304,6 +306,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--burst", type=int, default=1000)
     parser.add_argument("--webhooks", type=int, default=8)
+    parser.add_argument(
+        "--database-url", default="", help="an empty database (default: a new SQLite file)"
+    )
     asyncio.run(run(parser.parse_args()))
 
 

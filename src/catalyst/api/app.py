@@ -25,7 +25,16 @@ from catalyst.api.dependencies import ApiServices
 from catalyst.api.errors import UnexpectedErrors, install_error_handlers
 from catalyst.api.openapi import DESCRIPTION, contract_openapi, error_responses
 from catalyst.api.path_ids import possible_ids
-from catalyst.api.routes import charts, dashboard, docs, environments, health, logs, metrics
+from catalyst.api.routes import (
+    charts,
+    dashboard,
+    docs,
+    environments,
+    health,
+    logs,
+    metrics,
+    webhooks,
+)
 from catalyst.api.service_errors import install_service_error_handlers
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
@@ -57,6 +66,7 @@ def create_app(services: ApiServices, *, max_body_bytes: int = DEFAULT_MAX_BODY_
     api = APIRouter(prefix="/api", dependencies=[Depends(possible_ids)])
     api.include_router(charts.router)
     api.include_router(environments.router)
+    api.include_router(webhooks.router)
     # The log route's own module leaves its error statuses to this list.
     api.include_router(logs.router, responses=error_responses(400, 401, 404, 409, 422, 429, 503))
     app.include_router(api)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from catalyst.service.history import EnvironmentHistory
     from catalyst.service.logs import LogService
     from catalyst.service.tokens import TokenService
+    from catalyst.service.webhooks import WebhookService
 
 ReadinessCheck = Callable[[], Awaitable[None]]
 """Raises (any exception) when a dependency of the service is not usable."""
@@ -40,6 +41,8 @@ class ApiServices:
     watch_stream_timeout_seconds: float = 1800.0
     """A watch stream ends once it has lasted this long (with nothing to send); the client
     resumes after its last event id."""
+    webhooks: WebhookService | None = None
+    """``/api/webhooks`` (None: those routes answer 404)."""
 
 
 def get_services(request: Request) -> ApiServices:

@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck unit bench tools databases clean kube run-real
+.PHONY: run test lint typecheck unit bench tools browser databases clean kube run-real
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ tools:
 	  echo "kubectl not found: installing Debian's kubernetes-client"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubernetes-client; }
 
+## browser: Debian's Chromium, which the dashboard's browser tests drive (no browser download)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "chromium not found: installing Debian's chromium"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
 ## databases: Debian's PostgreSQL and MariaDB server packages, which the suite starts
 ## throwaway servers from (skipped for a CATALYST_TEST_*_URL that is set)
 databases:
@@ -49,7 +55,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 ## test: everything — lint, types, and the whole pytest suite
-test: $(STAMP) tools databases kube lint typecheck
+test: $(STAMP) tools browser databases kube lint typecheck
 	$(BIN)/pytest
 
 bench: $(STAMP) kube

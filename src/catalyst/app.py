@@ -46,6 +46,7 @@ from sse_starlette.sse import AppStatus
 from catalyst.api.app import create_app
 from catalyst.api.dependencies import ApiServices
 from catalyst.api.http_protocol import ErrorShapeBadRequests
+from catalyst.api.presenters import environment_out
 from catalyst.cancellation import cancel_and_wait
 from catalyst.charts import ChartCatalogue, HelmRenderer, bundled_charts_dir
 from catalyst.cluster import ClusterClient, Deployer, EnvironmentReader, LogFollower
@@ -65,11 +66,16 @@ from catalyst.service.preflight import RenderPreflight
 from catalyst.service.runner import OperationRunner
 from catalyst.service.status import StatusService
 from catalyst.service.tokens import TokenService
+from catalyst.service.webhook_delivery import DeliverySettings, WebhookDelivery
+from catalyst.service.webhook_messages import RetrySchedule
+from catalyst.service.webhook_urls import WebhookUrlPolicy
+from catalyst.service.webhooks import WebhookService
 from catalyst.store.database import Database, redact_url
 from catalyst.store.environments import EnvironmentRepository
 from catalyst.store.heartbeat import HeartbeatRepository
 from catalyst.store.operation_claims import OperationClaims
 from catalyst.store.tokens import TokenRepository
+from catalyst.store.webhooks import WebhookRepository
 from kubesim.server import KubeSim
 
 logger = logging.getLogger(__name__)
@@ -222,6 +228,9 @@ class Catalyst:
             max_streams_per_token=settings.max_log_streams_per_token,
         )
 
+        webhooks = WebhookRepository(database)
+        webhook_policy = WebhookUrlPolicy.from_setting(settings.webhook_allowed_networks)
+
         async def database_ready() -> None:
             async with database.read() as connection:
                 await connection.exec_driver_sql("SELECT 1")
@@ -237,6 +246,11 @@ class Catalyst:
             sse_heartbeat_seconds=settings.sse_heartbeat_seconds,
             watch_stream_timeout_seconds=settings.watch_stream_timeout_seconds,
             watch_send_timeout_seconds=settings.watch_send_timeout_seconds,
+            webhooks=WebhookService(
+                webhooks=webhooks,
+                policy=webhook_policy,
+                max_per_token=settings.max_webhooks_per_token,
+            ),
         )
         await runner.start()
         self._stack.push_async_callback(runner.stop)
@@ -252,6 +266,15 @@ class Catalyst:
                 thresholds=thresholds,
                 identity=self.identity,
                 settings=leader_settings(settings),
+                # The API's presenter: a webhook's environment is GET /api/environments/{id}'s.
+                webhooks=WebhookDelivery(
+                    webhooks=webhooks,
+                    environments=environments,
+                    feed=feed,
+                    render_environment=environment_out,
+                    policy=webhook_policy,
+                    settings=webhook_delivery_settings(settings),
+                ),
             ),
         )
         self._app = create_app(self.services, max_body_bytes=settings.max_body_bytes)
@@ -344,6 +367,20 @@ def leader_settings(settings: Settings) -> LeaderSettings:
         max_backoff=settings.watch_max_backoff_seconds,
         min_watch_timeout=settings.watch_timeout_seconds,
         use_watch_list=settings.watch_list,
+    )
+
+
+def webhook_delivery_settings(settings: Settings) -> DeliverySettings:
+    """Timeouts, concurrency and the retry schedule of webhook deliveries."""
+    return DeliverySettings(
+        timeout=settings.webhook_timeout_seconds,
+        max_concurrent=settings.webhook_max_concurrent_deliveries,
+        schedule=RetrySchedule(
+            first_delay=timedelta(seconds=settings.webhook_first_retry_seconds),
+            max_delay=timedelta(seconds=settings.webhook_max_retry_seconds),
+            disable_after=timedelta(seconds=settings.webhook_disable_after_seconds),
+        ),
+        refresh_interval=settings.webhook_refresh_seconds,
     )
 
 

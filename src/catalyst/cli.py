@@ -6,7 +6,8 @@ Settings come from ``CATALYST_*`` environment variables (see `catalyst.config.Se
 - ``catalyst serve``: runs the service. With no kubeconfig configured it starts the
   embedded default: a SQLite file and a kubesim under CATALYST_DATA_DIR (the kubeconfig is
   written there, so kubectl can look at the environments too) and the bundled charts. It
-  prints the API URL and where the kubeconfig is, and stops cleanly on SIGINT/SIGTERM.
+  prints the API and dashboard URLs and where the kubeconfig is, and stops cleanly on
+  SIGINT/SIGTERM.
 - ``catalyst token create NAME [--admin]``: creates an API token; the token is printed
   once, alone on the last line of the output (scripts take ``tail -n 1``). The API needs a
   token: on a fresh installation create one with this command first.
@@ -17,6 +18,9 @@ Settings come from ``CATALYST_*`` environment variables (see `catalyst.config.Se
   for up to 5 seconds more (their recognition cache); after that it is refused everywhere.
   Exit status 1 when no token matches.
 - ``catalyst migrate``: applies the database migrations and exits.
+- ``catalyst env list|get|create|refresh|delete|logs|wait|watch|history|keep``: the API's
+  command-line client (`catalyst.client.commands`); it reads no ``Settings``: only
+  ``CATALYST_URL`` / ``CATALYST_TOKEN`` or ``--url`` / ``--token``.
 """
 
 from __future__ import annotations
@@ -26,17 +30,21 @@ import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from catalyst.app import Catalyst, serve
-from catalyst.config import Settings
-from catalyst.service.tokens import CACHE_SECONDS, TokenService
-from catalyst.store.database import Database, redact_url
-from catalyst.store.errors import TokenNameTaken
-from catalyst.store.tokens import TokenRepository
+from catalyst.client.commands import add_env_parser, env_main
+
+# The service's modules take seconds to import: only the commands that use them import them,
+# so ``catalyst env`` (which talks HTTP only) starts at once.
+if TYPE_CHECKING:
+    from catalyst.app import Catalyst
+    from catalyst.config import Settings
+    from catalyst.service.tokens import TokenService
 
 
 def _parser() -> argparse.ArgumentParser:
+    from catalyst.service.tokens import CACHE_SECONDS
+
     parser = argparse.ArgumentParser(
         prog="catalyst", description="Short-lived test environments on Kubernetes."
     )
@@ -59,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     revoke.add_argument("token", metavar="NAME|ID", help="the token's name, or its id")
 
     commands.add_parser("migrate", help="apply database migrations and exit")
+    add_env_parser(commands)
     return parser
 
 
@@ -72,6 +81,7 @@ def _configure_logging(level: str) -> None:
 
 def _announce(catalyst: Catalyst, url: str) -> None:
     print(f"Catalyst API: {url}/api (docs: {url}/api/docs)", flush=True)
+    print(f"Dashboard: {url}/", flush=True)
     if catalyst.kubesim is not None:
         print(f"Embedded kubesim: {catalyst.kubesim.url}", flush=True)
     if catalyst.kubeconfig is not None:
@@ -87,6 +97,10 @@ T = TypeVar("T")
 
 async def _with_tokens(settings: Settings, use: Callable[[TokenService], Awaitable[T]]) -> T:
     """Run ``use`` with a token service on the configured (migrated) database."""
+    from catalyst.service.tokens import TokenService
+    from catalyst.store.database import Database
+    from catalyst.store.tokens import TokenRepository
+
     await asyncio.to_thread(settings.data_dir.mkdir, parents=True, exist_ok=True)
     database = Database(settings.resolved_database_url())
     try:
@@ -97,6 +111,8 @@ async def _with_tokens(settings: Settings, use: Callable[[TokenService], Awaitab
 
 
 async def _create_token(settings: Settings, name: str, admin: bool) -> int:
+    from catalyst.store.errors import TokenNameTaken
+
     try:
         issued = await _with_tokens(settings, lambda tokens: tokens.create(name, admin=admin))
     except TokenNameTaken:
@@ -126,6 +142,8 @@ async def _list_tokens(settings: Settings) -> int:
 
 
 async def _revoke_token(settings: Settings, name_or_id: str) -> int:
+    from catalyst.service.tokens import CACHE_SECONDS
+
     revoked = await _with_tokens(settings, lambda tokens: tokens.revoke(name_or_id))
     if revoked is None:
         print(f"error: no token named or numbered {name_or_id!r}", file=sys.stderr)
@@ -138,6 +156,8 @@ async def _revoke_token(settings: Settings, name_or_id: str) -> int:
 
 
 async def _migrate(settings: Settings) -> int:
+    from catalyst.store.database import Database, redact_url
+
     await asyncio.to_thread(settings.data_dir.mkdir, parents=True, exist_ok=True)
     database = Database(settings.resolved_database_url())
     try:
@@ -149,7 +169,13 @@ async def _migrate(settings: Settings) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["env"]:
+        return env_main(arguments)
+    from catalyst.app import serve
+    from catalyst.config import Settings
+
+    args = _parser().parse_args(arguments)
     overrides: dict[str, object] = {}
     if args.command == "serve":
         if args.host is not None:

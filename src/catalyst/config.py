@@ -23,6 +23,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from catalyst.cluster.scope import AllowedClusterKinds
 from catalyst.domain import StatusThresholds
+from catalyst.service.webhook_urls import parse_networks
 from catalyst.store.database import sqlite_url_for
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
@@ -206,6 +207,27 @@ class Settings(BaseSettings):
     reaper_interval_seconds: float = Field(default=30.0, gt=0)
     """How often the leader looks for expired creation failures to delete."""
 
+    # Webhooks (Standard Webhooks deliveries of status changes; delivered by the leader).
+    webhook_allowed_networks: str = ""
+    """Private networks webhooks may target, comma-separated CIDRs (``10.0.0.0/8,fd00::/8``).
+    Empty: loopback, link-local, private and other internal addresses are refused, so a
+    webhook cannot be used to reach the cluster's internal services."""
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    """Seconds one delivery request may take (connect to answer); later it counts as failed."""
+    webhook_max_concurrent_deliveries: int = Field(default=16, ge=1)
+    """Delivery requests in flight at once, all webhooks together (one per webhook)."""
+    webhook_first_retry_seconds: float = Field(default=5.0, gt=0)
+    """Delay before the first retry of a failed delivery; it doubles with each failure (with
+    jitter: between half and all of it), up to WEBHOOK_MAX_RETRY_SECONDS."""
+    webhook_max_retry_seconds: float = Field(default=3600.0, gt=0)
+    """Longest delay between two attempts of a failing delivery."""
+    webhook_disable_after_seconds: float = Field(default=86400.0, gt=0)
+    """A webhook whose deliveries have all failed for this long is disabled (and shown so)."""
+    webhook_refresh_seconds: float = Field(default=2.0, gt=0)
+    """How often the leader re-reads the list of webhooks (new ones start within this)."""
+    max_webhooks_per_token: int = Field(default=20, ge=1)
+    """Webhooks one API token may have."""
+
     def resolved_database_url(self) -> str:
         """The database URL to connect to (the SQLite default lives in DATA_DIR)."""
         if self.database_url:
@@ -220,6 +242,12 @@ class Settings(BaseSettings):
     @classmethod
     def _check_allowed_cluster_kinds(cls, value: str) -> str:
         AllowedClusterKinds.parse(value)  # a malformed entry stops the service at start
+        return value
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _check_webhook_networks(cls, value: str) -> str:
+        parse_networks(value)  # a malformed CIDR stops the service at start
         return value
 
     def cluster_kind_allowlist(self) -> AllowedClusterKinds:

@@ -31,6 +31,7 @@ import signal
 import socket
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -140,6 +141,7 @@ class RealKube:
         nodes: int = 1,
         start_timeout: float = 180.0,
         binaries: Binaries | None = None,
+        apiserver_flags: Sequence[str] = (),
     ) -> None:
         self.kubeconfig_path = kubeconfig
         self.port = port
@@ -148,7 +150,11 @@ class RealKube:
         self.nodes = nodes
         self.start_timeout = start_timeout
         self.binaries = binaries
+        self.apiserver_flags = tuple(apiserver_flags)
+        """Extra kube-apiserver flags, after realkube's own (a later flag wins), e.g.
+        ``--watch-cache=false`` or ``--max-mutating-requests-inflight=2`` for fault tests."""
         self.client: KubeClient | None = None
+        self._etcd_url: str | None = None
         self.pki: Pki | None = None
         self._owns_data_dir = False
         self._components: list[Component] = []
@@ -243,6 +249,23 @@ class RealKube:
         """Let a frozen component run again (SIGCONT)."""
         self.component(name).send_signal(signal.SIGCONT)
 
+    async def compact_history(self) -> int:
+        """Compact etcd's history up to its current revision (physically), through etcd's
+        JSON gateway, and return that revision. A watch that resumes from an older
+        resourceVersion then gets 410 Expired, provided the kube-apiserver serves it from
+        etcd (``--watch-cache=false``): its watch cache would otherwise still hold the
+        recent events."""
+        assert self._etcd_url is not None, "realkube is not started"
+        timeout = aiohttp.ClientTimeout(total=30)
+        async with aiohttp.ClientSession(base_url=self._etcd_url, timeout=timeout) as session:
+            async with session.post("/v3/maintenance/status", json={}) as response:
+                response.raise_for_status()
+                revision = int((await response.json())["header"]["revision"])
+            body = {"revision": str(revision), "physical": True}
+            async with session.post("/v3/kv/compaction", json=body) as response:
+                response.raise_for_status()
+        return revision
+
     async def wait_failed(self) -> Component:
         """Wait until some component exits on its own; returns it."""
         waits = {asyncio.ensure_future(c.exited()): c for c in self._components}
@@ -276,6 +299,7 @@ class RealKube:
         program = binaries.program
 
         etcd_url = f"http://127.0.0.1:{etcd_port}"
+        self._etcd_url = etcd_url
         peer_url = f"http://127.0.0.1:{peer_port}"
         await self._run(
             "etcd",
@@ -318,6 +342,7 @@ class RealKube:
                 "--endpoint-reconciler-type=none",
                 "--profiling=false",
                 "--v=1",
+                *self.apiserver_flags,
             ],
             logs,
         )

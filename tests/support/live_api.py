@@ -151,6 +151,11 @@ async def metric_samples(
     return found
 
 
+async def metric_total(client: httpx.AsyncClient, name: str) -> float:
+    """The sum of every sample called ``name`` on the replica's /metrics."""
+    return sum(value for _, value in await metric_samples(client, name))
+
+
 async def informers_synced(client: httpx.AsyncClient) -> bool:
     """True when this replica reports catalyst_informer_synced 1 for every informer."""
     samples = await metric_samples(client, "catalyst_informer_synced")

@@ -64,11 +64,15 @@ async def converges_to(
     *,
     status: str,
     failure_kind: str | None,
+    cluster_within: float = WAIT,
 ) -> float:
-    """Once the cluster shows the failure (checked from now on), the listed status must
-    match within RECOVERY_LIMIT seconds. Returns the lag measured from that moment."""
+    """Once the cluster shows the failure (checked from now on, for up to ``cluster_within``
+    seconds), the listed status must match within RECOVERY_LIMIT seconds. Returns the lag
+    measured from that moment."""
     await eventually(
-        lambda: cluster_shows_failure(kube, env_id), "the cluster to show the failure", within=WAIT
+        lambda: cluster_shows_failure(kube, env_id),
+        "the cluster to show the failure",
+        within=cluster_within,
     )
     loop = asyncio.get_running_loop()
     start = loop.time()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import threading
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,9 +32,19 @@ _names = itertools.count(1)
 
 
 class RealKubeThread:
-    def __init__(self, kubeconfig: Path, data_dir: Path, rules: Path | None = EMBEDDED_RULES):
+    def __init__(
+        self,
+        kubeconfig: Path,
+        data_dir: Path,
+        rules: Path | None = EMBEDDED_RULES,
+        apiserver_flags: Sequence[str] = (),
+    ):
         self.cluster = RealKube(
-            kubeconfig, data_dir=data_dir, rules=rules, start_timeout=START_TIMEOUT
+            kubeconfig,
+            data_dir=data_dir,
+            rules=rules,
+            start_timeout=START_TIMEOUT,
+            apiserver_flags=apiserver_flags,
         )
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="realkube", daemon=True)

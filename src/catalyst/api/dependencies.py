@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from catalyst.service.history import EnvironmentHistory
     from catalyst.service.logs import LogService
     from catalyst.service.tokens import TokenService
+    from catalyst.service.webhooks import WebhookService
 
 ReadinessCheck = Callable[[], Awaitable[None]]
 """Raises (any exception) when a dependency of the service is not usable."""
@@ -42,6 +43,8 @@ class ApiServices:
     resumes after its last event id."""
     watch_send_timeout_seconds: float = 30.0
     """A watch stream whose client takes no event for this long is disconnected."""
+    webhooks: WebhookService | None = None
+    """``/api/webhooks`` (None: those routes answer 404)."""
 
 
 def get_services(request: Request) -> ApiServices:

@@ -22,7 +22,7 @@ from catalyst.api.errors import ApiError
 MAX_ID = 2**31 - 1
 
 _INTEGER = TypeAdapter(int)  # parses exactly as FastAPI parses an `int` path parameter
-_NAMED = {"env_id": "environment"}
+_NAMED = {"env_id": "environment", "webhook_id": "webhook"}
 
 
 async def possible_ids(request: Request, caller: CurrentCaller) -> None:

@@ -27,12 +27,13 @@ from catalyst.service.errors import (
     NoPendingExpiry,
     RequestMismatch,
     ServiceError,
+    WebhookNotFound,
 )
 from catalyst.store.errors import StaleRecord, UnsupportedJsonValue
 
 
 def _status_for(error: ServiceError, request: Request) -> int:
-    if isinstance(error, EnvironmentNotFound):
+    if isinstance(error, EnvironmentNotFound | WebhookNotFound):
         return 404
     if isinstance(error, ChartNotFound):
         return 404 if request.method == "GET" else 422

@@ -9,7 +9,9 @@
 - the :class:`~catalyst.leader.reaper.Reaper`, which asks the sync whether data is stale
   and whether an environment still awaits its re-evaluation after a stale period, and
   starts only once the sync has evaluated every environment;
-- the :class:`~catalyst.leader.heartbeat.WatcherHeartbeat`.
+- the :class:`~catalyst.leader.heartbeat.WatcherHeartbeat`;
+- the :class:`~catalyst.service.webhook_delivery.WebhookDelivery`, when given (webhook
+  deliveries survive its failures; only a bug ends it).
 
 When leadership is lost the elector cancels the task; the group stops every part, and the
 cache's informers close their watches. If one part fails, the others are stopped too and
@@ -32,6 +34,7 @@ from catalyst.leader.reaper import Reaper
 from catalyst.leader.status_writer import WatchedStatusWriter
 from catalyst.service.environments import EnvironmentService
 from catalyst.service.status import StatusService
+from catalyst.service.webhook_delivery import WebhookDelivery
 from catalyst.store.environments import EnvironmentRepository
 from catalyst.store.heartbeat import HeartbeatRepository
 from catalyst.timestamps import utc_now
@@ -69,6 +72,7 @@ class LeaderDuties:
         identity: str,
         settings: LeaderSettings | None = None,
         clock: Callable[[], datetime] = utc_now,
+        webhooks: WebhookDelivery | None = None,
     ) -> None:
         self._client = client
         self._environments = environments
@@ -79,6 +83,7 @@ class LeaderDuties:
         self.identity = identity
         self._settings = settings or LeaderSettings()
         self._clock = clock
+        self._webhooks = webhooks
         self.sync: StatusSync | None = None
         """This term's status sync (None between terms)."""
 
@@ -124,6 +129,8 @@ class LeaderDuties:
                 tasks.create_task(sync.run(), name="status sync")
                 tasks.create_task(self._reap_when_synced(sync, reaper), name="reaper")
                 tasks.create_task(heartbeat.run(), name="watcher heartbeat")
+                if self._webhooks is not None:
+                    tasks.create_task(self._webhooks.run(), name="webhook delivery")
         finally:
             self.sync = None
             logger.info("leader %s: watcher and reaper stopped", self.identity)

@@ -172,6 +172,18 @@ class EnvironmentFeed:
                 )
                 return
 
+    async def confirmed_position(self, *, after: int, wait: float) -> int:
+        """The newest outbox position the poller has confirmed (no row at or below it can
+        still commit, see "Commit order"), once it is past ``after`` or ``wait`` seconds
+        have passed, whichever comes first. Webhook delivery reads the outbox up to it.
+        Raises RuntimeError once the feed is closed."""
+        if self._closed:
+            raise RuntimeError("the environment feed is closed")
+        await self._ensure_poller()
+        deadline = asyncio.get_running_loop().time() + wait
+        await self._wait_for_news(after, deadline)
+        return self._position
+
     async def aclose(self) -> None:
         """Stop the poller; watches in progress end."""
         self._closed = True

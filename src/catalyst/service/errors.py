@@ -68,3 +68,7 @@ class ClusterUnavailable(ServiceError):
 class ClusterScopedRender(ServiceError):
     """With these values the chart renders cluster-scoped objects that environments may not
     create (API: 422); ``details`` names each of them. Nothing was stored or applied."""
+
+
+class WebhookNotFound(ServiceError):
+    """No webhook with that id visible to the caller (API: 404)."""

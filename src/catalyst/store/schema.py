@@ -216,3 +216,60 @@ operation_claims = Table(
     Column("expires_at", UtcDateTime, nullable=False),
     **TABLE_OPTIONS,
 )
+
+URL_LENGTH = 2048
+WEBHOOK_SECRET_LENGTH = 64  # "whsec_" + base64 of 32 bytes (44 characters)
+MESSAGE_ID_LENGTH = 64
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    # A Standard Webhooks subscription. ``delivered_position`` is the outbox position (a
+    # ``status_changes`` id) up to which every change is done for this webhook: delivered
+    # with a 2xx, or not meant for it. It only moves after a 2xx, in the transaction that
+    # records the attempt, so a delivered change is never sent again (see
+    # `catalyst.store.webhooks`).
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("url", String(URL_LENGTH), nullable=False),
+    Column("events", JSON, nullable=False),
+    Column("secret", String(WEBHOOK_SECRET_LENGTH), nullable=False),
+    Column(
+        "owner_token_id",
+        Integer,
+        ForeignKey("api_tokens.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("admin", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("delivered_position", BigInteger, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("failing_since", UtcDateTime, nullable=True),
+    Column("next_attempt_at", UtcDateTime, nullable=True),
+    Column("disabled_at", UtcDateTime, nullable=True),
+    Column("disabled_reason", Text, nullable=True),
+    Index(None, "owner_token_id"),
+    **TABLE_OPTIONS,
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    # Recent delivery attempts of each webhook (the newest few kept; older ones deleted
+    # by the transaction that records a new one).
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column(
+        "webhook_id",
+        Integer,
+        ForeignKey("webhooks.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("event_position", BigInteger, nullable=False),
+    Column("message_id", String(MESSAGE_ID_LENGTH), nullable=False),
+    Column("attempted_at", UtcDateTime, nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("latency_ms", Integer, nullable=False),
+    Column("error", Text, nullable=True),
+    Column("succeeded", Boolean, nullable=False),
+    Index(None, "webhook_id", "id"),
+    **TABLE_OPTIONS,
+)

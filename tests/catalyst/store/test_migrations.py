@@ -22,6 +22,8 @@ EXPECTED_TABLES = {
     "status_changes",
     "watcher_heartbeat",
     "operation_claims",
+    "webhooks",
+    "webhook_deliveries",
 }
 
 

@@ -21,7 +21,7 @@ from tests.support.live_api import (
     FAIL_ANNOTATION,
     listed,
     make_pods_fail,
-    metric_samples,
+    metric_total,
 )
 from tests.support.live_cluster import (
     BROKEN,
@@ -34,10 +34,6 @@ from tests.support.live_cluster import (
 from tests.support.waiting import eventually
 
 PAUSE_SECONDS = 60.0
-
-
-async def metric_total(api: httpx.AsyncClient, name: str) -> float:
-    return sum(value for _, value in await metric_samples(api, name))
 
 
 def fail_in_store(kubesim: KubeSim, env_id: int) -> None:

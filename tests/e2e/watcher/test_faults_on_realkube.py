@@ -3,19 +3,23 @@
 A realkube of this module's own (the session's cluster is shared by every other realkube
 test, and these tests freeze and kill its parts): kube-controller-manager killed and started
 again, then kube-apiserver frozen for 60 s (SIGSTOP, then SIGCONT: connections stay open and
-nothing answers), in that order (the freeze last, so a cluster slow to recover from it
-cannot affect the other test). After each, the
-listed status equals the cluster's within 5 s of the change being visible
-(`tests.support.live_cluster.converges_to`), agrees with ``?latestStatus=1``, and the
-history holds each transition exactly once; a control environment stays running throughout;
-no environment that ran gets an expiry; the reaper deletes nothing while data is stale.
+nothing answers), then kube-apiserver restarted, in that order (the faults the cluster is
+slowest to recover from last). After each, the listed status equals the cluster's within
+5 s of the change being visible (`tests.support.live_cluster.converges_to`), agrees with
+``?latestStatus=1``, and the history holds each transition exactly once; a control
+environment stays running throughout; no environment that ran gets an expiry; the reaper
+deletes nothing while data is stale.
 
-Faults still proved on kubesim only (its ``/kubesim/*`` controls, `test_faults.py`): a 410
-after compaction, and 429s (a real server answers them only under load that this machine
-cannot make reliably). A kube-apiserver restart (`RealKube.restart`) passed here alone but
-not reliably in the full suite: after it, realkube's own pod lifecycle (kwok and its pod
-tracker) sometimes stops ending containers, so it is not part of the suite until that is
-understood; the watch drops it causes are proved on kubesim (`test_faults.py`).
+Last, kube-apiserver restarted (every watch drops, nothing answers for the 10-20 s it takes
+to start). The cluster's own controllers are slow to follow it: kube-controller-manager's and
+kube-scheduler's client-go informers back off (up to 30 s, jittered up to 60 s) while the
+server is away, so the change the test makes shows in the cluster up to about a minute
+later (measured: the Job controller created a pod 47 s after a restart). The 5 s promise is
+measured from the moment the cluster shows the change, as for every fault; the test waits
+longer for the cluster itself.
+
+A real 410 and real 429s are in `test_expired_and_throttled_on_realkube.py` (a cluster
+started with other kube-apiserver flags).
 """
 
 from __future__ import annotations
@@ -51,6 +55,8 @@ from tests.support.waiting import eventually
 pytestmark = [pytest.mark.realkube, pytest.mark.slow]
 
 FREEZE_SECONDS = 60.0
+RESTART_WITHIN = 180.0
+CONTROLLERS_WITHIN = 180.0  # the controllers' own back-off after a kube-apiserver restart
 
 
 @pytest.fixture(scope="module")
@@ -145,3 +151,30 @@ async def test_a_frozen_kube_apiserver_expires_nothing_and_then_converges(
 
 def _moment(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+async def test_a_kube_apiserver_restart_loses_no_change(
+    api: httpx.AsyncClient,
+    kube: httpx.AsyncClient,
+    database: Database,
+    faulty_realkube: RealKubeThread,
+) -> None:
+    target, control = await two_running(api)
+
+    await make_pods_fail(kube, target, BROKEN)  # the controllers act while the server goes
+    await faulty_realkube.acall(
+        faulty_realkube.cluster.restart("kube-apiserver"), within=RESTART_WITHIN
+    )
+
+    await converges_to(
+        api,
+        kube,
+        target,
+        status="failed",
+        failure_kind="runtime",
+        cluster_within=CONTROLLERS_WITHIN,
+    )
+    await check_after_recovery(api, database, target, control)
+    # Operations still run: a create after the restart reaches running.
+    after = await create_environment(api, "after")
+    await wait_for_status(api, after, "running", within=CONTROLLERS_WITHIN)

@@ -128,6 +128,31 @@ def unschedulable_cel(rules: Rules) -> str:
     )
 
 
+BINDER_ANNOTATIONS = ("pv.kubernetes.io/bind-completed", "pv.kubernetes.io/bound-by-controller")
+
+
+def _leave_bind_completion_to_the_binder(stage: dict[str, Any]) -> None:
+    """Drop the binder's own annotations from kwok's ``pvc-provision`` stage, in place.
+
+    kwok's stage creates the PersistentVolume and, at once, marks the claim bound
+    (``bind-completed``). kube-controller-manager's PV binder then syncs the claim as a bound
+    one, and when its informer has not seen the new volume yet it sets the claim ``Lost``
+    ("Bound claim has lost its PersistentVolume"); a moment later, volume seen, ``Bound``
+    again. Catalyst rightly reads ``Lost`` as a failure, so under load environments failed
+    for an instant. Without the annotation the binder treats the claim as one being bound:
+    it waits for the volume (``Pending``) and completes the binding itself, as it does for
+    a real external provisioner.
+    """
+    for step in stage["spec"]["steps"]:
+        patch = step.get("patch") or {}
+        if patch.get("root") != "metadata":
+            continue
+        lines = patch["template"].splitlines(keepends=True)
+        patch["template"] = "".join(
+            line for line in lines if not line.strip().startswith(BINDER_ANNOTATIONS)
+        )
+
+
 class RealKube:
     """A started cluster serves the Kubernetes API on ``url`` (see the module docstring)."""
 
@@ -546,6 +571,9 @@ class RealKube:
             "pv-delete.yaml",
         ):
             documents.extend(d for d in yaml.safe_load_all((kwok_dir / name).read_text()) if d)
+        for document in documents:
+            if document["metadata"]["name"] == "pvc-provision":
+                _leave_bind_completion_to_the_binder(document)
         documents.extend(pod_stages(self.rules))
         path.write_text(yaml.safe_dump_all(documents, sort_keys=False))
 

@@ -53,6 +53,7 @@ from catalyst.cluster import ClusterClient, Deployer, EnvironmentReader, LogFoll
 from catalyst.cluster.leader_election import LeaderElector, default_identity
 from catalyst.config import Settings
 from catalyst.embedded import KUBESIM_RULES
+from catalyst.gc_policy import apply_service_gc_policy
 from catalyst.http_protocol import timed_h11_protocol
 from catalyst.leader.duties import LeaderDuties, LeaderSettings
 from catalyst.service.charts import ChartService
@@ -429,6 +430,7 @@ async def serve(
     """Run Catalyst until SIGINT/SIGTERM, then shut down cleanly."""
     catalyst = Catalyst(settings)
     await catalyst.start()
+    apply_service_gc_policy()
     sock = bind_socket(settings.host, settings.port)
     try:
         host, port = sock.getsockname()[:2]

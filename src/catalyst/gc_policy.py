@@ -4,8 +4,8 @@ Why: with CPython's default thresholds (700, 10, 10) a service holding a large, 
 heap (the cluster cache's objects, the listing cache, 1,000 open watch streams) runs a full
 collection every hundred or so young ones, and each full collection walks that whole heap
 while the event loop waits. Measured with `bench/bench_watch_clients.py` (1,000 watch
-clients): p99 change → client 492-1,002 ms with the defaults, 226 ms with the thresholds
-below.
+clients, quiet machine): p99 change → client 581 ms with the defaults, 138-144 ms with this
+policy.
 
 What: once the service has started, `gc.freeze` moves everything allocated so far (modules,
 settings, the app) into a permanent generation the collector no longer walks, and the

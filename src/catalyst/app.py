@@ -203,15 +203,16 @@ class Catalyst:
             environments=environments, reader=EnvironmentReader(cluster), thresholds=thresholds
         )
         heartbeats = HeartbeatRepository(database)
+        freshness = heartbeat_freshness(
+            heartbeats, stale_after_seconds=settings.status_stale_timeout
+        )
         environment_service = EnvironmentService(
             preflight=RenderPreflight(charts=charts, renderer=renderer, deployer=deployer),
             environments=environments,
             charts=charts,
             runner=runner,
             status=status,
-            freshness=heartbeat_freshness(
-                heartbeats, stale_after_seconds=settings.status_stale_timeout
-            ),
+            freshness=freshness,
         )
         # Owns the listing cache's refresh task: stopped before the database closes.
         self._stack.push_async_callback(environment_service.aclose)
@@ -219,6 +220,7 @@ class Catalyst:
             environments=environments,
             poll_interval=settings.watch_poll_seconds,
             max_lag=settings.watch_max_lag,
+            freshness=freshness,
         )
         self._stack.push_async_callback(feed.aclose)  # the watch stream's poller
         logs = LogService(

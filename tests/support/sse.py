@@ -28,9 +28,29 @@ class SseReader:
     response: httpx.Response
     comments: int = 0
     _lines: AsyncIterator[str] | None = field(default=None, repr=False)
+    _comment_texts: list[str] = field(default_factory=list, repr=False)
+    _events: list[SseEvent] = field(default_factory=list, repr=False)
 
     async def next(self) -> SseEvent:
         """The next event (raises StopAsyncIteration when the stream ends)."""
+        if self._events:
+            return self._events.pop(0)
+        event = await self._read(stop_at_comment=False)
+        assert isinstance(event, SseEvent)
+        return event
+
+    async def next_comment(self) -> str:
+        """The text of the next comment (heartbeat) after the ``:``, stripped; events read
+        meanwhile are kept for `next`."""
+        while True:
+            if self._comment_texts:
+                return self._comment_texts.pop(0)
+            found = await self._read(stop_at_comment=True)
+            if isinstance(found, str):
+                return found
+            self._events.append(found)
+
+    async def _read(self, *, stop_at_comment: bool) -> SseEvent | str:
         if self._lines is None:
             self._lines = self.response.aiter_lines()
         event: SseEvent | None = None
@@ -41,6 +61,11 @@ class SseReader:
                 continue
             if line.startswith(":"):
                 self.comments += 1
+                text = line[1:].strip()
+                if stop_at_comment and event is None:
+                    return text
+                if stop_at_comment:
+                    self._comment_texts.append(text)
                 continue
             name, _, value = line.partition(":")
             value = value.removeprefix(" ")

@@ -16,6 +16,11 @@ Guarantees:
   the change was first shown with).
 - Batched: what the feed had ready at once goes out together, in chunks of up to 64 KiB
   (one write per client per chunk).
+- Heartbeats say how fresh the data is: every ``CATALYST_SSE_HEARTBEAT_SECONDS`` a comment
+  ``: ping watcher=fresh`` or ``: ping watcher=stale`` (`heartbeat`), from the feed's last
+  read of the watcher heartbeat, so a client learns that the data went stale (no leader
+  watching, cluster unreachable) even when no change arrives. Comments are ignored by SSE
+  parsers that do not look for this.
 - A client that stops reading is disconnected: `WatchResponse` ends the stream once one
   send has waited ``send_timeout`` seconds for the client (uvicorn then closes the
   connection); the client resumes with ``Last-Event-ID``. Until then the watch is paused
@@ -39,13 +44,19 @@ from starlette.types import Message, Receive, Scope, Send
 
 from catalyst.api.dependencies import ApiServices
 from catalyst.api.presenters import environment_out
-from catalyst.service.environment_feed import FeedEvent
+from catalyst.service.environment_feed import EnvironmentFeed, FeedEvent
 
 logger = logging.getLogger(__name__)
 
 _FRAME = "sse-frame"
 CHUNK_BYTES = 64 * 1024
 _SEP = "\r\n"
+
+
+def heartbeat(feed: EnvironmentFeed) -> ServerSentEvent:
+    """The heartbeat comment: ``ping watcher=fresh|stale`` (see module docstring)."""
+    state = "stale" if feed.freshness.stale else "fresh"
+    return ServerSentEvent(comment=f"ping watcher={state}", sep=_SEP)
 
 
 async def feed_events(

@@ -46,6 +46,7 @@ from typing import Any
 
 from catalyst.cancellation import cancel_and_wait
 from catalyst.service.caller import Caller
+from catalyst.service.freshness import UNWATCHED, Freshness, FreshnessSource
 from catalyst.store.environments import DELETED_STATUS, EnvironmentRepository
 from catalyst.store.records import EnvironmentRecord, StatusChangeRecord
 
@@ -95,8 +96,11 @@ class EnvironmentFeed:
         buffer_size: int = 10_000,
         max_lag: int = 10_000,
         clock: Callable[[], float] | None = None,
+        freshness: FreshnessSource | None = None,
     ) -> None:
         self._environments = environments
+        self._freshness_source = freshness
+        self._freshness = UNWATCHED
         self._max_lag = max_lag
         self._poll_interval = poll_interval
         self._gap_wait = gap_wait
@@ -106,6 +110,14 @@ class EnvironmentFeed:
         self._poller: asyncio.Task[None] | None = None
         self._closed = False
         self._clock = clock
+
+    @property
+    def freshness(self) -> Freshness:
+        """How current the watcher's data is, as the poller last read it (read at most
+        once per poll; `UNWATCHED` before the first poll or without a source). The watch
+        stream's heartbeats carry it, so a client learns that the data went stale even
+        when no change arrives."""
+        return self._freshness
 
     async def watch(
         self, caller: Caller, *, since: int | None = None, duration: float | None = None
@@ -270,6 +282,7 @@ class EnvironmentFeed:
         clock = self._clock or loop.time
         gap_since: float | None = None
         while True:
+            await self._read_freshness()
             try:
                 rows = await self._environments.list_changes_after(self._position, limit=PAGE)
             except asyncio.CancelledError:
@@ -299,6 +312,17 @@ class EnvironmentFeed:
                 news.set()
             if len(rows) < PAGE or not accepted:
                 await asyncio.sleep(self._poll_interval)
+
+    async def _read_freshness(self) -> None:
+        if self._freshness_source is None:
+            return
+        try:
+            self._freshness = await self._freshness_source()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            logger.warning("environment feed: reading the watcher heartbeat failed (%s)", exc)
+            self._freshness = Freshness(stale=True)
 
 
 def _event_type(change: _Change) -> FeedEventType:

@@ -1,7 +1,8 @@
 """The environments table at 1,000 environments, and the watch stream's states, in a real
 browser. The watch stream is served by the test (Playwright's request routing) so the page
-sees exactly 1,000 environments, a stale watcher, a broken connection and a resume; every
-other request goes to the live Catalyst."""
+sees exactly 1,000 environments, a stale watcher (then a heartbeat saying it is fresh
+again), a broken connection and a resume; every other request goes to the live Catalyst.
+The heartbeats of the real service are tested in ``tests/e2e/service/test_watch_stream.py``."""
 
 from __future__ import annotations
 
@@ -67,7 +68,9 @@ async def test_a_thousand_environments_are_paged_and_the_stream_states_are_shown
                 if len(resumes) >= 3:
                     second_refused.set()
                 return
+            # A heartbeat (no change) says the watcher's data is fresh again.
             body = sse("MODIFIED", environment(7, status="deleting"), 5001)
+            body += ": ping watcher=fresh\n\n"
         await route.fulfill(status=200, content_type="text/event-stream", body=body)
 
     await page.route("**/api/environments?watch=1", watch_stream)
@@ -92,6 +95,7 @@ async def test_a_thousand_environments_are_paged_and_the_stream_states_are_shown
     broken = False
     await page.get_by_label("Search").fill("load-0007")
     await expect(rows.first.locator(".badge")).to_have_text("deleting")
+    await expect(page.get_by_role("status").filter(has_text="stale")).to_be_hidden()
     await page.get_by_label("Search").fill("")
 
     await page.get_by_role("button", name="Next").click()

@@ -16,6 +16,7 @@ from tests.support.live import LiveCatalyst, live_catalyst
 from tests.support.live_api import create_environment
 from tests.support.live_cluster import FAST_WATCHER
 from tests.support.sse import SseEvent, SseReader
+from tests.support.waiting import bounded
 
 WAIT = 60.0
 
@@ -119,3 +120,31 @@ async def test_without_watch_the_list_is_unchanged(
     assert [e["id"] for e in response.json()] == [env_id]
     bad = await api.get("/api/environments", params={"watch": "1", "since": "-1"})
     assert bad.status_code == 422, bad.text
+
+
+async def test_heartbeats_say_when_the_watchers_data_is_stale(tmp_path: Path) -> None:
+    # No change arrives while the cluster is away: only the heartbeats can tell a client.
+    async with (
+        live_catalyst(tmp_path / "data", **FAST_WATCHER, status_stale_timeout=2.0) as live,
+        watching(live, live.admin_token) as stream,
+    ):
+        assert live.catalyst.kubesim is not None
+        await bounded(heartbeat_saying(stream, "watcher=fresh"), "a fresh heartbeat", within=WAIT)
+
+        live.catalyst.kubesim.faults.pause()  # the informers lose the cluster
+        try:
+            await bounded(
+                heartbeat_saying(stream, "watcher=stale"), "a stale heartbeat", within=WAIT
+            )
+        finally:
+            live.catalyst.kubesim.faults.resume()
+        await bounded(
+            heartbeat_saying(stream, "watcher=fresh"), "a fresh heartbeat again", within=WAIT
+        )
+
+
+async def heartbeat_saying(stream: SseReader, text: str) -> str:
+    while True:
+        comment = await stream.next_comment()
+        if text in comment:
+            return comment

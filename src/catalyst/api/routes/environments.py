@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, Response
 
 from catalyst.api.auth import CurrentCaller
 from catalyst.api.dependencies import Services
-from catalyst.api.feed_events import WatchResponse, feed_events
+from catalyst.api.feed_events import WatchResponse, feed_events, heartbeat
 from catalyst.api.json_body import json_body_only
 from catalyst.api.listing_json import ENVIRONMENT_ITEMS
 from catalyst.api.openapi import error_responses
@@ -88,6 +88,7 @@ async def list_environments(
         return WatchResponse(
             feed_events(batches, services),
             ping=services.sse_heartbeat_seconds,
+            ping_message_factory=lambda: heartbeat(services.feed),
             send_timeout=services.watch_send_timeout_seconds,
         )
     body = await services.environments.list_json(caller=caller, render=ENVIRONMENT_ITEMS)

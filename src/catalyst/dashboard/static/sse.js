@@ -11,7 +11,7 @@
  * Rejects when the connection breaks (or `signal` aborts).
  * @param {Response} response
  * @param {(event: SseEvent) => void} onEvent
- * @param {() => void} [onComment] called for each comment (heartbeat)
+ * @param {(text: string) => void} [onComment] called with each comment's text (heartbeats)
  */
 export async function readEvents(response, onEvent, onComment) {
   if (!response.body) return;
@@ -42,7 +42,7 @@ export async function readEvents(response, onEvent, onComment) {
         continue;
       }
       if (line.startsWith(":")) {
-        onComment?.();
+        onComment?.(line.slice(1).trim());
         continue;
       }
       const colon = line.indexOf(":");

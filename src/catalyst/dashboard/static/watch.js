@@ -7,7 +7,8 @@
 // to 15 s), and the state is "reconnecting" meanwhile; EXPIRED (the resume point is gone) starts over with a fresh list, which
 // replaces the old one at its SYNCED so deleted environments missed meanwhile disappear.
 // A 401 stops the watch and reports "unauthorized" (the token was revoked). `stale` is the
-// watcher's own freshness flag as the latest event carried it.
+// watcher's own freshness flag as the latest event or heartbeat carried it (heartbeats,
+// ": ping watcher=fresh|stale", come every few seconds even when nothing changes).
 
 import { authHeaders, errorOf } from "./api.js";
 import { readEvents } from "./sse.js";
@@ -79,9 +80,13 @@ export class EnvironmentWatch extends EventTarget {
         /** @type {Map<number, any> | null} */
         let fresh = this.lastEventId === null ? new Map() : null;
         this._setState(fresh ? "connecting" : "live");
-        await readEvents(response, (event) => {
-          fresh = this._apply(event, fresh);
-        });
+        await readEvents(
+          response,
+          (event) => {
+            fresh = this._apply(event, fresh);
+          },
+          (comment) => this._heartbeat(comment),
+        );
       } catch (error) {
         if (!this._running) return;
         this.error = String(error?.message ?? error);
@@ -120,10 +125,7 @@ export class EnvironmentWatch extends EventTarget {
       return null;
     }
     const environment = JSON.parse(event.data);
-    if (typeof environment.stale === "boolean" && environment.stale !== this.stale) {
-      this.stale = environment.stale;
-      this.dispatchEvent(new Event("state"));
-    }
+    if (typeof environment.stale === "boolean") this._setStale(environment.stale);
     if (fresh) {
       if (event.event !== "DELETED") fresh.set(environment.id, environment);
       return fresh;
@@ -132,6 +134,19 @@ export class EnvironmentWatch extends EventTarget {
     else this.environments.set(environment.id, environment);
     this._changed([environment.id]);
     return null;
+  }
+
+  /** @param {string} comment a heartbeat: "ping watcher=fresh" or "ping watcher=stale" */
+  _heartbeat(comment) {
+    const match = /\bwatcher=(fresh|stale)\b/.exec(comment);
+    if (match) this._setStale(match[1] === "stale");
+  }
+
+  /** @param {boolean} stale */
+  _setStale(stale) {
+    if (stale === this.stale) return;
+    this.stale = stale;
+    this.dispatchEvent(new Event("state"));
   }
 
   /** @param {WatchState} state */

@@ -70,6 +70,7 @@ from catalyst.store.database import Database, sqlite_url_for
 from catalyst.store.environments import EnvironmentRepository
 from catalyst.store.records import ObjectRef
 from catalyst.store.tokens import TokenRepository
+from child_output import drain, first_line
 from targets import CLUSTERS, cluster_target, parse_clusters
 
 ENVIRONMENT_LABEL = "catalyst.io/environment-id"
@@ -124,22 +125,6 @@ async def wait_until(check: Callable[[], Awaitable[bool]], what: str, within: fl
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out waiting for {what}")
         await asyncio.sleep(0.2)
-
-
-async def first_line(process: asyncio.subprocess.Process, prefix: str) -> str:
-    assert process.stdout is not None
-    while True:
-        line = (await process.stdout.readline()).decode()
-        if not line:
-            raise RuntimeError(f"child exited before printing {prefix!r}")
-        if line.startswith(prefix):
-            return line.strip()
-
-
-async def drain(stream: asyncio.StreamReader | None) -> None:
-    if stream is not None:
-        while await stream.readline():
-            pass
 
 
 async def bounded_gather(coros: list[Awaitable[Any]], limit: int, what: str) -> None:

@@ -57,6 +57,7 @@ from catalyst.store.environments import EnvironmentRepository
 from catalyst.store.errors import StaleRecord
 from catalyst.store.tokens import TokenRepository
 from catalyst.timestamps import utc_now
+from child_output import drain, first_line
 
 START_TIMEOUT = 120.0
 CONNECT_BATCH = 100
@@ -81,22 +82,6 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise RuntimeError("no VmRSS")
-
-
-async def first_line(process: asyncio.subprocess.Process, prefix: str) -> str:
-    assert process.stdout is not None
-    while True:
-        line = (await process.stdout.readline()).decode()
-        if not line:
-            raise RuntimeError(f"child exited before printing {prefix!r}")
-        if line.startswith(prefix):
-            return line.strip()
-
-
-async def drain(stream: asyncio.StreamReader | None) -> None:
-    if stream is not None:
-        while await stream.readline():
-            pass
 
 
 async def seed(database_url: str, count: int) -> tuple[list[int], str]:

@@ -57,6 +57,7 @@ from catalyst.store.environments import EnvironmentRepository
 from catalyst.store.schema import status_changes, webhooks
 from catalyst.store.tokens import TokenRepository
 from catalyst.timestamps import utc_now
+from child_output import drain, first_line
 
 START_TIMEOUT = 120.0
 SETTLE_SECONDS = 3.0
@@ -91,22 +92,6 @@ class Receiver:
 
     def count(self, path: str, prefix: str) -> int:
         return sum(1 for p, m in self.arrivals if p == path and m.startswith(prefix))
-
-
-async def first_line(process: asyncio.subprocess.Process, prefix: str) -> str:
-    assert process.stdout is not None
-    while True:
-        line = (await process.stdout.readline()).decode()
-        if not line:
-            raise RuntimeError("catalyst serve exited during start")
-        if line.startswith(prefix):
-            return line
-
-
-async def drain(stream: asyncio.StreamReader | None) -> None:
-    if stream is not None:
-        while await stream.readline():
-            pass
 
 
 async def seed(database: Database, count: int) -> list[int]:

@@ -23,7 +23,7 @@ import pytest
 
 from kubesim.server import KubeSim
 from tests.support.clusters import REALKUBE, KubeCluster, make_kube_cluster, make_realkube_cluster
-from tests.support.realkube_thread import RealKubeThread
+from tests.support.realkube_thread import RealKubeThread, running_realkube
 
 
 @pytest.fixture
@@ -51,13 +51,8 @@ async def kube_api(kubesim: KubeSim) -> AsyncIterator[aiohttp.ClientSession]:
 @pytest.fixture(scope="session")
 def realkube(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealKubeThread]:
     """A started realkube running Catalyst's embedded kubesim rules; stopped at session end."""
-    base = tmp_path_factory.mktemp("realkube")
-    cluster = RealKubeThread(base / "kubeconfig", base / "data")
-    try:
-        cluster.start()
+    with running_realkube(tmp_path_factory.mktemp("realkube")) as cluster:
         yield cluster
-    finally:
-        cluster.stop()
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import threading
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -108,6 +109,17 @@ class RealKubeThread:
 
     def delete_namespace(self, name: str) -> None:
         self.call(_delete_namespace(self.client, name))
+
+
+@contextmanager
+def running_realkube(base: Path, apiserver_flags: Sequence[str] = ()) -> Iterator[RealKubeThread]:
+    """A started realkube with its kubeconfig and data under ``base``; stopped on exit."""
+    cluster = RealKubeThread(base / "kubeconfig", base / "data", apiserver_flags=apiserver_flags)
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 async def _create_namespace(client: KubeClient, name: str) -> None:

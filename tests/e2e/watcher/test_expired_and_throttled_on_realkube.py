@@ -46,7 +46,7 @@ from tests.support.live_cluster import (
     converges_to,
     two_running,
 )
-from tests.support.realkube_thread import RealKubeThread
+from tests.support.realkube_thread import RealKubeThread, running_realkube
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.realkube, pytest.mark.slow]
@@ -62,13 +62,8 @@ _operators = itertools.count(1)
 
 @pytest.fixture(scope="module")
 def limited_realkube(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealKubeThread]:
-    base = tmp_path_factory.mktemp("limited-realkube")
-    cluster = RealKubeThread(base / "kubeconfig", base / "data", apiserver_flags=APISERVER_FLAGS)
-    try:
-        cluster.start()
+    with running_realkube(tmp_path_factory.mktemp("limited-realkube"), APISERVER_FLAGS) as cluster:
         yield cluster
-    finally:
-        cluster.stop()
 
 
 @pytest.fixture

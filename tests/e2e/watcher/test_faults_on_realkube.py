@@ -49,7 +49,7 @@ from tests.support.live_cluster import (
     two_running,
     wait_quiet,
 )
-from tests.support.realkube_thread import RealKubeThread
+from tests.support.realkube_thread import RealKubeThread, running_realkube
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.realkube, pytest.mark.slow]
@@ -61,13 +61,8 @@ CONTROLLERS_WITHIN = 180.0  # the controllers' own back-off after a kube-apiserv
 
 @pytest.fixture(scope="module")
 def faulty_realkube(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealKubeThread]:
-    base = tmp_path_factory.mktemp("faulty-realkube")
-    cluster = RealKubeThread(base / "kubeconfig", base / "data")
-    try:
-        cluster.start()
+    with running_realkube(tmp_path_factory.mktemp("faulty-realkube")) as cluster:
         yield cluster
-    finally:
-        cluster.stop()
 
 
 @pytest.fixture

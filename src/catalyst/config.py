@@ -106,7 +106,8 @@ class Settings(BaseSettings):
     408 and the connection is closed."""
 
     sse_heartbeat_seconds: float = Field(default=15.0, gt=0)
-    """Interval of the SSE heartbeat comment on log streams."""
+    """Interval of the SSE heartbeat comment on log streams and watch streams (on a watch
+    stream it says `watcher=fresh` or `watcher=stale`)."""
     watch_stream_timeout_seconds: float = Field(default=1800.0, gt=0)
     """A watch stream (`GET /api/environments?watch=1`) ends once it has lasted this many
     seconds (when no change is waiting to be sent); clients resume with `Last-Event-ID`, as

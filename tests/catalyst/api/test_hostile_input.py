@@ -230,7 +230,10 @@ async def test_the_host_header_does_not_steer_redirects(
 async def test_no_redirect_to_a_path_that_does_not_exist(
     client: httpx.AsyncClient, path: str
 ) -> None:
-    assert_error(await client.get(path, headers={"Host": "evil.example"}), 404)
+    # An absolute URL, so that "//evil.example/" reaches the app as that path (httpx reads
+    # a relative "//evil.example/" as another host, and "/" is the dashboard's page).
+    url = str(client.base_url).rstrip("/") + path
+    assert_error(await client.get(url, headers={"Host": "evil.example"}), 404)
 
 
 # -- a concurrent change ---------------------------------------------------------------------

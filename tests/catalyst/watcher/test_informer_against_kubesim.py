@@ -280,7 +280,7 @@ async def test_bookmarks_move_the_resource_version_without_events(
             rv = event.object["metadata"]["resourceVersion"]
             return is_bookmark(event) and int(rv) >= int(later_rv)
 
-        bookmark = await listwatch.wait_for_event(moved, 10)
+        bookmark = await listwatch.wait_for_event(moved, 30)
         bookmark_rv = bookmark.object["metadata"]["resourceVersion"]
         await eventually(
             lambda: int(informer.last_sync_resource_version) >= int(bookmark_rv),

@@ -38,6 +38,19 @@ def cm(name: str, data: dict[str, str] | None = None, **meta: Any) -> dict[str, 
     return body
 
 
+def child_of_owner(*, block_owner_deletion: bool = False) -> dict[str, Any]:
+    """ConfigMap ``child`` owned by ConfigMap ``owner`` (its uid saved as ``{uid}``)."""
+    reference: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "name": "owner",
+        "uid": "{uid}",
+    }
+    if block_owner_deletion:
+        reference["blockOwnerDeletion"] = True
+    return cm("child", ownerReferences=[reference])
+
+
 def container(name: str = "c", image: str = "busybox:1.36") -> dict[str, Any]:
     return {"name": name, "image": image}
 
@@ -491,15 +504,7 @@ SEQUENCES: tuple[Sequence, ...] = (
         "deleting an owner deletes its dependents (background)",
         (
             post(CM, cm("owner"), save={"uid": "metadata.uid"}),
-            post(
-                CM,
-                cm(
-                    "child",
-                    ownerReferences=[
-                        {"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": "{uid}"}
-                    ],
-                ),
-            ),
+            post(CM, child_of_owner()),
             Step("DELETE", CM + "/owner", query={"propagationPolicy": "Background"}),
             get(CM + "/child", until=404),
         ),
@@ -509,21 +514,7 @@ SEQUENCES: tuple[Sequence, ...] = (
         "foreground deletion: the owner waits (foregroundDeletion) for its dependents",
         (
             post(CM, cm("owner"), save={"uid": "metadata.uid"}),
-            post(
-                CM,
-                cm(
-                    "child",
-                    ownerReferences=[
-                        {
-                            "apiVersion": "v1",
-                            "kind": "ConfigMap",
-                            "name": "owner",
-                            "uid": "{uid}",
-                            "blockOwnerDeletion": True,
-                        }
-                    ],
-                ),
-            ),
+            post(CM, child_of_owner(block_owner_deletion=True)),
             Step("DELETE", CM + "/owner", query={"propagationPolicy": "Foreground"}),
             get(CM + "/owner", until=404),
             get(CM + "/child", until=404),
@@ -534,15 +525,7 @@ SEQUENCES: tuple[Sequence, ...] = (
         "orphan deletion: dependents stay, without the owner reference",
         (
             post(CM, cm("owner"), save={"uid": "metadata.uid"}),
-            post(
-                CM,
-                cm(
-                    "child",
-                    ownerReferences=[
-                        {"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": "{uid}"}
-                    ],
-                ),
-            ),
+            post(CM, child_of_owner()),
             Step("DELETE", CM + "/owner", query={"propagationPolicy": "Orphan"}),
             get(CM + "/owner", until=404),
             get(CM + "/child", keep=("metadata.ownerReferences", "metadata.name")),
